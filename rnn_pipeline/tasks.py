@@ -9,7 +9,7 @@ __all__ = ['CDDM_COHERENCES', 'TASKS', 'Task', 'choice_accuracy', 'TaskCDDM', 'T
            'TaskMemoryAntiNumber', 'angle_difference', 'TaskMemoryAntiAngle', 'task_name_of', 'task_from_config',
            'shade_unscored', 'plot_trial', 'condition_label']
 
-# %% ../nbs/00_tasks.ipynb #a2287fcc
+# %% ../nbs/00_tasks.ipynb #c073dab6
 from itertools import product
 from pathlib import Path
 import json
@@ -17,7 +17,7 @@ import json
 import numpy as np
 import matplotlib.pyplot as plt
 
-# %% ../nbs/00_tasks.ipynb #116e17bc
+# %% ../nbs/00_tasks.ipynb #a364d63e
 def _require(ok:bool, # Condition that must hold
              name:str, # Name of the offending parameter
              value, # Its value
@@ -35,7 +35,7 @@ def _check_epoch(params:dict, # Task parameters
     _require(t_on < t_off, off, t_off, f"it must be after {on}={t_on}")
     _require(t_off <= n_steps, off, t_off, f"the epoch must end within the trial (n_steps={n_steps})")
 
-# %% ../nbs/00_tasks.ipynb #684432f0
+# %% ../nbs/00_tasks.ipynb #df955b2b
 def _epoch(n_steps:int, # Trial length
            on:int, # First step of the epoch
            off:int): # Step after the last step of the epoch
@@ -43,12 +43,13 @@ def _epoch(n_steps:int, # Trial length
     t = np.arange(n_steps)
     return (t >= on) & (t < off)
 
-# %% ../nbs/00_tasks.ipynb #cf4f559d
+# %% ../nbs/00_tasks.ipynb #9e307f0a
 class Task:
     "A behavioural task: trials of `n_steps` steps with `n_inputs` input and `n_outputs` output channels."
     default_params = {}    # task parameters and their defaults
     score_name = 'score'   # what `score` measures
     higher_is_better = True
+    criterion = None       # the score at which a scientist would call the task learnt
     def __init__(self,
                  n_steps:int, # Number of time steps of a trial
                  n_inputs:int, # Number of input channels
@@ -122,10 +123,16 @@ class Task:
         "The behavioural score of `outputs` (n_outputs, n_steps, B) against `targets`."
         raise NotImplementedError
 
+    def passes(self, score:float, target:float=None) -> bool:
+        "Does `score` reach `target` (the task's `criterion` if `None`), in the direction where scores are better?"
+        target = self.criterion if target is None else target
+        if target is None or not np.isfinite(score): return False
+        return score >= target if self.higher_is_better else score <= target
+
     def __repr__(self):
         return f"{type(self).__name__}(n_steps={self.n_steps}, n_inputs={self.n_inputs}, n_outputs={self.n_outputs}, task_params={self.task_params})"
 
-# %% ../nbs/00_tasks.ipynb #23652006
+# %% ../nbs/00_tasks.ipynb #8bda09ed
 def choice_accuracy(outputs:np.ndarray, # Outputs (2, n_steps, B)
                     targets:np.ndarray, # Targets (2, n_steps, B)
                     steps): # Decision-period time steps
@@ -135,7 +142,7 @@ def choice_accuracy(outputs:np.ndarray, # Outputs (2, n_steps, B)
     scored = wanted != 0
     return float((chosen[scored] == wanted[scored]).mean()) if scored.any() else float('nan')
 
-# %% ../nbs/00_tasks.ipynb #d9d305f1
+# %% ../nbs/00_tasks.ipynb #d300149f
 CDDM_COHERENCES = [0.0] + [s * 0.8 / 2**k for k in range(6) for s in (1, -1)]
 
 class TaskCDDM(Task):
@@ -143,7 +150,7 @@ class TaskCDDM(Task):
     default_params = dict(cue_on=0, cue_off=600, stim_on=200, stim_off=600, dec_on=400, dec_off=600,
                           coherences=sorted(CDDM_COHERENCES))
     contexts = ('motion', 'color')
-    score_name = 'accuracy'
+    score_name,criterion = 'accuracy',0.95
     def __init__(self, n_steps:int=600, n_inputs:int=6, n_outputs:int=2, task_params:dict=None, mask=None, seed=None):
         super().__init__(n_steps=n_steps, n_inputs=n_inputs, n_outputs=n_outputs, task_params=task_params, mask=mask, seed=seed)
 
@@ -188,11 +195,11 @@ class TaskCDDM(Task):
         "Fraction of correct choices over the trials with a non-zero relevant coherence."
         return choice_accuracy(outputs, targets, slice(self.task_params['dec_on'], self.task_params['dec_off']))
 
-# %% ../nbs/00_tasks.ipynb #64242323
+# %% ../nbs/00_tasks.ipynb #9569721b
 class TaskDMTS(Task):
     "Delayed match to sample: after a delay, report whether the test stimulus is on the sample's channel."
     default_params = dict(stim_on_sample=15, stim_off_sample=45, stim_on_match=60, stim_off_match=90, dec_on=90, dec_off=120)
-    score_name = 'accuracy'
+    score_name,criterion = 'accuracy',0.95
     def __init__(self, n_steps:int=120, n_inputs:int=2, task_params:dict=None, n_outputs:int=2, mask=None, seed=None):
         super().__init__(n_steps=n_steps, n_inputs=n_inputs, n_outputs=n_outputs, task_params=task_params, mask=mask, seed=seed)
 
@@ -232,11 +239,11 @@ class TaskDMTS(Task):
         "Fraction of correct match / non-match choices."
         return choice_accuracy(outputs, targets, slice(self.task_params['dec_on'], self.task_params['dec_off']))
 
-# %% ../nbs/00_tasks.ipynb #7261f892
+# %% ../nbs/00_tasks.ipynb #e4796e67
 class TaskNBitFlipFlop(Task):
     "N-bit flip-flop (Sussillo & Barak 2013): each output holds the sign of the last pulse on its input."
     default_params = dict(mu=6, n_flip_steps=10)
-    score_name = 'accuracy'
+    score_name,criterion = 'accuracy',0.98
     def __init__(self, n_steps:int=200, n_inputs:int=3, n_outputs:int=3, task_params:dict=None, mask=None, seed=None):
         super().__init__(n_steps=n_steps, n_inputs=n_inputs, n_outputs=n_outputs, task_params=task_params, mask=mask, seed=seed)
 
@@ -300,7 +307,7 @@ class TaskNBitFlipFlop(Task):
         scored = (targets != 0) & steps[None, :, None]
         return float((np.sign(outputs[scored]) == targets[scored]).mean())
 
-# %% ../nbs/00_tasks.ipynb #543c28ed
+# %% ../nbs/00_tasks.ipynb #14542245
 class _TaskMemoryAnti(Task):
     "Remember a stimulus shown at a random time and report its opposite when cued."
     default_params = dict(stim_on_range=(0, 140), stim_duration=10, recall_on=160, recall_off=320, response_delay=20)
@@ -353,10 +360,10 @@ class _TaskMemoryAnti(Task):
         steps = self.mask[(self.mask >= p['recall_on']) & (self.mask < p['recall_off'])]
         return signals[:, steps].mean(1)
 
-# %% ../nbs/00_tasks.ipynb #e7b2cfbb
+# %% ../nbs/00_tasks.ipynb #25bd6dfd
 class TaskMemoryAntiNumber(_TaskMemoryAnti):
     "Remember a number in [-2, 2] and report its negative when cued."
-    n_stim,stim_key,score_name = 1,'number','R2'
+    n_stim,stim_key,score_name,criterion = 1,'number','R2',0.95
     def _draw_stimuli(self, n): return self.rng.uniform(-2, 2, n).tolist()
     def _encode(self, numbers): return numbers[None, :]
     def score(self, outputs, targets):
@@ -364,14 +371,14 @@ class TaskMemoryAntiNumber(_TaskMemoryAnti):
         recalled,wanted = self._recalled(outputs)[0],self._recalled(targets)[0]
         return float(1 - ((recalled - wanted)**2).sum() / ((wanted - wanted.mean())**2).sum())
 
-# %% ../nbs/00_tasks.ipynb #d1e77d0d
+# %% ../nbs/00_tasks.ipynb #20844eb3
 def angle_difference(a, b):
     "Signed difference `a - b` of angles in radians, wrapped to [-pi, pi)."
     return (np.asarray(a) - np.asarray(b) + np.pi) % (2 * np.pi) - np.pi
 
 class TaskMemoryAntiAngle(_TaskMemoryAnti):
     "Remember an angle and report the opposite direction when cued."
-    n_stim,stim_key,score_name,higher_is_better = 2,'angle','mean angular error (deg)',False
+    n_stim,stim_key,score_name,higher_is_better,criterion = 2,'angle','mean angular error (deg)',False,10.0
     def _draw_stimuli(self, n): return self.rng.uniform(0, 2 * np.pi, n).tolist()
     def _encode(self, angles): return 2 * np.stack([np.cos(angles), np.sin(angles)])
     def score(self, outputs, targets):
@@ -380,7 +387,7 @@ class TaskMemoryAntiAngle(_TaskMemoryAnti):
         errors = angle_difference(np.arctan2(recalled[1], recalled[0]), np.arctan2(wanted[1], wanted[0]))
         return float(np.degrees(np.abs(errors)).mean())
 
-# %% ../nbs/00_tasks.ipynb #cee9a956
+# %% ../nbs/00_tasks.ipynb #83e1427e
 TASKS = dict(CDDM=TaskCDDM, DMTS=TaskDMTS, NBitFlipFlop=TaskNBitFlipFlop,
              MemoryAntiNumber=TaskMemoryAntiNumber, MemoryAntiAngle=TaskMemoryAntiAngle)
 
@@ -399,7 +406,7 @@ def task_from_config(config, # A config dict, or the path of a JSON config file
     return cls(**{k: v for k,v in sizes.items() if v is not None}, task_params=config.get('task_params'),
                mask=config.get('mask'), seed=seed)
 
-# %% ../nbs/00_tasks.ipynb #5f1d63d3
+# %% ../nbs/00_tasks.ipynb #b88e1815
 def shade_unscored(ax, # Axes to draw on
                    mask, # Scored time steps
                    n_steps:int): # Trial length
