@@ -7,8 +7,9 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/examples.html.md"""
 # %% auto #0
 __all__ = ['EXAMPLE_CONFIGS', 'EXAMPLES_DIR', 'Example', 'train_example', 'save_example', 'load_example']
 
-# %% ../nbs/02a_examples.ipynb #e8965193
+# %% ../nbs/02a_examples.ipynb #2bd12188
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 import json
 
@@ -19,7 +20,7 @@ from .rnn import RNN_pytorch, RNN_numpy
 from .tasks import TASKS, Task
 from .trainer import Trainer
 
-# %% ../nbs/02a_examples.ipynb #c316f349
+# %% ../nbs/02a_examples.ipynb #9be866a3
 _GENTLE = dict(lambda_r=0.01, lambda_orth=0.1, clip_grad_norm=1.0)   # lighter regularisers than the original defaults
 EXAMPLE_CONFIGS = {
     'flipflop3': dict(task='NBitFlipFlop', task_params={}, N=100, activation='tanh', constrained=False,
@@ -33,9 +34,9 @@ EXAMPLE_CONFIGS = {
     'memory_angle': dict(task='MemoryAntiAngle', task_params={}, N=50, activation='tanh', constrained=False,
                          train=dict(lr=0.005, batch_size=128, max_iter=1500, eval_every=20, score_target=4.0, **_GENTLE)),
 }
-EXAMPLES_DIR = Path(__file__).parent / 'example_networks'
+EXAMPLES_DIR = Path(str(resources.files('rnn_pipeline'))) / 'example_networks'
 
-# %% ../nbs/02a_examples.ipynb #90014b06
+# %% ../nbs/02a_examples.ipynb #b51869ce
 @dataclass
 class Example:
     "A trained example network with its task and record."
@@ -53,7 +54,7 @@ def _build(config:dict, seed:int=0):
                       output_size=task.n_outputs, seed=seed, device='cpu')
     return task,rnn
 
-# %% ../nbs/02a_examples.ipynb #eb832059
+# %% ../nbs/02a_examples.ipynb #78f084b8
 def train_example(name:str, # A key of `EXAMPLE_CONFIGS`
                   progress:bool=False): # Show the progress bar
     "Train the example `name` from its recorded config; returns its parameters and the record of the run."
@@ -72,7 +73,7 @@ def train_example(name:str, # A key of `EXAMPLE_CONFIGS`
                   stop_reason=trainer.stop_reason)
     return params,record
 
-# %% ../nbs/02a_examples.ipynb #3fce8b3d
+# %% ../nbs/02a_examples.ipynb #133d6a7d
 _ARRAYS = ('W_inp', 'W_rec', 'W_out', 'bias_rec', 'y_init', 'connectivity_mask')
 
 def save_example(name:str, params:dict, record:dict, folder=EXAMPLES_DIR):
