@@ -1,26 +1,32 @@
-"""Milliseconds per training step (forward, backward, Adam) of the CTRNN time loop, implementation by implementation.
+"""Milliseconds per training step (forward, backward, Adam) of a CTRNN, implementation by implementation.
 
-Batch 256, 300 steps, relu. `fast` is what `RNN_pytorch.forward` uses (`CTRNNFunction`, a hand-written backward
-through time); `eager` is a plain autograd loop (states kept in a list, one Linear call per step); `original` is
-the original pipeline's loop (states grown by torch.cat every step); `script` is the eager loop under
-TorchScript. The recurrent GFLOP/s counts the recurrent products only (forward, backward and weight gradient:
-3 x 2 B N^2 flops per step), and the ceiling is the best GFLOP/s of one large matrix product on this machine.
-Run: python benchmarks/train_step.py [--sizes 50 100 250] [--repeats 5]
+Batch 256, 300 steps, relu, noise on. Every variant draws its noise, runs the time loop, projects the outputs,
+takes a masked-MSE-plus-rate loss, backpropagates and takes an Adam step:
+- `fast`: what `RNN_pytorch.forward` runs (`CTRNNFunction`, a hand-written backward through time);
+- `eager`: a plain autograd loop (input projection for all steps first, states kept in a list, one Linear call
+  per step);
+- `script`: the same loop compiled by TorchScript;
+- `original`: the original pipeline's loop (the state history grown by torch.cat at every step).
+torch.compile is left out: on this CPU it gave no speed-up and took about two minutes to compile per shape.
+Variants are timed in turn, round after round, so that a change in the machine's load hits them alike.
+The recurrent GFLOP/s counts the recurrent products only (forward, backward and weight gradient: 3 x 2 B N^2
+flops per step); the ceiling is the best GFLOP/s of one large float32 matrix product on this machine.
+Run: python benchmarks/train_step.py [--sizes 50 100 250] [--rounds 7] [--threads 1 2]
 """
-import argparse, time
+import argparse, statistics, time
 
 import torch
 
-from rnn_pipeline.rnn import RNN_pytorch, input_drive
+from rnn_pipeline.rnn import RNN_pytorch, input_drive, noise_scale
 
 T, B, N_IN, N_OUT = 300, 256, 6, 2
 
 class EagerLoop(torch.nn.Module):
-    "The plain autograd loop: one Linear per step, states in a list."
+    "The plain autograd loop: states in a list, one Linear call per step."
     def __init__(self, rnn):
         super().__init__()
-        self.rec = torch.nn.Linear(rnn.N, rnn.N, bias=False); self.rec.weight = rnn.W_rec
-        self.rnn = rnn
+        self.rnn, self.rec = rnn, torch.nn.Linear(rnn.N, rnn.N, bias=False)
+        self.rec.weight = rnn.W_rec
     def forward(self, drive):
         x, xs, alpha = self.rnn.y_init.expand(drive.shape[1], -1), [], self.rnn.alpha
         for d in drive.unbind(0):
@@ -44,52 +50,62 @@ def scripted_loop(drive: torch.Tensor, x: torch.Tensor, W_rec: torch.Tensor, alp
         x = x + alpha * (-x + torch.relu(x @ W_rec.t() + d)); xs.append(x)
     return torch.stack(xs)
 
-def make_step(rnn, loop):
-    "One training step (forward with noise, masked MSE, backward, Adam) with the time loop `loop`."
-    opt = torch.optim.Adam(rnn.parameters(), lr=1e-3)
+def states_fns(rnn):
+    "Functions (T, B, n_inputs) inputs -> (T, B, N) noisy states, one per implementation."
+    def drive(u):
+        noise = torch.randn(T, B, rnn.N, generator=rnn.generator).mul_(noise_scale(rnn.sigma_rec, rnn.alpha))
+        return input_drive(u, rnn.W_inp, rnn.bias_rec, 0., noise)
+    eager, original = EagerLoop(rnn), OriginalLoop(rnn)
+    return {'fast': lambda u: rnn(u.permute(2, 0, 1))[0].permute(1, 2, 0),
+            'eager': lambda u: eager(drive(u)),
+            'script': lambda u: scripted_loop(drive(u), rnn.y_init.expand(B, -1), rnn.W_rec, rnn.alpha),
+            'original': lambda u: original(drive(u))}
+
+def make_step(rnn, states_fn):
+    "One training step with the time loop `states_fn`."
+    opt = torch.optim.Adam(rnn.parameters(), lr=1e-4)
     g = torch.Generator().manual_seed(0)
     u, target = torch.rand(T, B, N_IN, generator=g), torch.rand(T, B, N_OUT, generator=g)
     def step():
-        noise = torch.randn(T, B, rnn.N, generator=g).mul_(0.1)
-        drive = input_drive(u, rnn.W_inp, rnn.bias_rec, 0., noise)
-        states = loop(drive)
-        loss = ((states @ rnn.W_out.T - target) ** 2).mean()
+        states = states_fn(u)
+        loss = ((states @ rnn.W_out.T - target) ** 2).mean() + 0.01 * states.pow(2).mean()
         opt.zero_grad(); loss.backward(); opt.step()
     return step
 
-def loops(rnn):
-    "The time-loop implementations to compare, by name."
-    x0 = lambda drive: rnn.y_init.expand(drive.shape[1], -1)
-    from rnn_pipeline.rnn import CTRNNFunction
-    return {'fast': lambda d: CTRNNFunction.apply(d, x0(d), rnn.W_rec, rnn.alpha, rnn.activation),
-            'script': lambda d: scripted_loop(d, x0(d), rnn.W_rec, rnn.alpha),
-            'eager': EagerLoop(rnn), 'original': OriginalLoop(rnn)}
-
-def ms_per_step(step, repeats):
-    "Median milliseconds of `step` after one warm-up call."
-    step(); times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter(); step(); times.append(time.perf_counter() - t0)
-    return 1e3 * sorted(times)[len(times) // 2]
+def timed(fn):
+    "Wall time of one call of `fn`, in ms."
+    t0 = time.perf_counter(); fn(); return 1e3 * (time.perf_counter() - t0)
 
 def matmul_ceiling_gflops(n=1024, repeats=10):
-    "Best GFLOP/s of an n x n float32 matrix product: the machine's ceiling."
+    "Best GFLOP/s of an n x n float32 matrix product on this machine."
     a, b = torch.rand(n, n), torch.rand(n, n)
-    best = min(ms_per_step(lambda: a @ b, repeats) for _ in range(3))
-    return 2 * n**3 / (best * 1e-3) / 1e9
+    return 2 * n**3 / (min(timed(lambda: a @ b) for _ in range(repeats)) * 1e-3) / 1e9
+
+def benchmark(N, rounds):
+    "Median ms per step of each implementation for N units, timed round-robin."
+    rnn = RNN_pytorch(N, 'relu', input_size=N_IN, output_size=N_OUT, seed=0, device='cpu', sigma_inp=0.)
+    steps = {name: make_step(rnn, fn) for name, fn in states_fns(rnn).items()}
+    for step in steps.values(): step()
+    times = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items(): times[name].append(timed(step))
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--sizes', type=int, nargs='+', default=[50, 100, 250])
-    parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--rounds', type=int, default=7)
+    parser.add_argument('--threads', type=int, nargs='+', default=[1, 2])
     args = parser.parse_args()
-    ceiling = matmul_ceiling_gflops()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; matmul ceiling {ceiling:.1f} GFLOP/s")
-    print(f"{'N':>5} {'variant':>9} {'ms/step':>9} {'GFLOP/s':>9} {'% ceiling':>10} {'vs eager':>9} {'vs original':>12}")
-    for N in args.sizes:
-        rnn = RNN_pytorch(N, 'relu', input_size=N_IN, output_size=N_OUT, seed=0, device='cpu')
-        times = {name: ms_per_step(make_step(rnn, loop), args.repeats) for name, loop in loops(rnn).items()}
-        for name, ms in times.items():
-            gflops = 3 * 2 * B * N**2 * T / (ms * 1e-3) / 1e9
-            print(f"{N:>5} {name:>9} {ms:>9.1f} {gflops:>9.2f} {100 * gflops / ceiling:>9.1f}% "
-                  f"{times['eager'] / ms:>8.2f}x {times['original'] / ms:>11.2f}x")
+    print(f"torch {torch.__version__}; batch {B}, {T} steps, median of {args.rounds} rounds")
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        ceiling = matmul_ceiling_gflops()
+        print(f"\n{threads} thread(s): matmul ceiling {ceiling:.1f} GFLOP/s")
+        print(f"{'N':>5} {'variant':>9} {'ms/step':>9} {'GFLOP/s':>9} {'% ceiling':>10} {'vs eager':>9} {'vs original':>12}")
+        for N in args.sizes:
+            times = benchmark(N, args.rounds)
+            for name, ms in times.items():
+                gflops = 3 * 2 * B * N**2 * T / (ms * 1e-3) / 1e9
+                print(f"{N:>5} {name:>9} {ms:>9.1f} {gflops:>9.2f} {100 * gflops / ceiling:>9.1f}% "
+                      f"{times['eager'] / ms:>8.2f}x {times['original'] / ms:>11.2f}x", flush=True)

@@ -9,7 +9,7 @@ __all__ = ['ACTIVATIONS', 'input_drive', 'euler_step', 'noise_scale', 'Activatio
            'check_inputs', 'dale_signs', 'init_weights', 'CTRNNFunction', 'RNN_pytorch', 'enforce_constraints',
            'forward', 'get_params', 'set_params', 'RNN_numpy', 'rhs', 'rhs_jac', 'run']
 
-# %% ../nbs/01_rnn.ipynb #b094b8c2
+# %% ../nbs/01_rnn.ipynb #4823c82a
 from dataclasses import dataclass
 from typing import Callable
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# %% ../nbs/01_rnn.ipynb #2e6db698
+# %% ../nbs/01_rnn.ipynb #1063b907
 def input_drive(u, # Inputs (T, B, n_inputs)
                 W_inp, # Input weights (N, n_inputs)
                 bias, # Recurrent bias (N,)
@@ -38,7 +38,7 @@ def noise_scale(sigma:float, alpha:float) -> float:
     "Standard deviation of the per-step noise that gives a dt-independent noise level `sigma`."
     return np.sqrt(2 / alpha) * sigma
 
-# %% ../nbs/01_rnn.ipynb #3ed3c766
+# %% ../nbs/01_rnn.ipynb #591b806b
 @dataclass(frozen=True)
 class Activation:
     "An activation function in its NumPy and torch forms, with its derivatives."
@@ -46,25 +46,29 @@ class Activation:
     numpy:Callable          # f(z) on arrays
     torch:Callable          # f(z) on tensors
     derivative:Callable     # f'(z) on arrays
-    grad_from_output:Callable  # f'(z) on tensors, written through r = f(z)
+    torch_:Callable = None  # f(z) on a tensor, in place
+    grad_from_output_:Callable = None  # turns a tensor of outputs r = f(z) into f'(z), in place
 
 def _sigmoid(z): return 0.5 * (1 + np.tanh(0.5 * z))
 
 ACTIVATIONS = {a.name: a for a in [
-    Activation('relu', lambda z: np.maximum(z, 0), torch.relu, lambda z: (z > 0).astype(z.dtype), lambda r: (r > 0).to(r.dtype)),
-    Activation('tanh', np.tanh, torch.tanh, lambda z: 1 - np.tanh(z)**2, lambda r: 1 - r * r),
-    Activation('sigmoid', _sigmoid, torch.sigmoid, lambda z: _sigmoid(z) * (1 - _sigmoid(z)), lambda r: r * (1 - r)),
-    Activation('softplus', lambda z: np.logaddexp(0, z), F.softplus, _sigmoid, lambda r: -torch.expm1(-r)),
+    Activation('relu', lambda z: np.maximum(z, 0), torch.relu, lambda z: (z > 0).astype(z.dtype),
+               torch.relu_, lambda r: r.sign_()),                           # r >= 0, so sign(r) is the step function
+    Activation('tanh', np.tanh, torch.tanh, lambda z: 1 - np.tanh(z)**2, torch.tanh_, lambda r: r.mul_(r).neg_().add_(1)),
+    Activation('sigmoid', _sigmoid, torch.sigmoid, lambda z: _sigmoid(z) * (1 - _sigmoid(z)),
+               torch.sigmoid_, lambda r: r.addcmul_(r, r, value=-1)),
+    Activation('softplus', lambda z: np.logaddexp(0, z), F.softplus, _sigmoid,
+               lambda z: z.copy_(F.softplus(z)), lambda r: r.neg_().expm1_().neg_()),
 ]}
 
-# %% ../nbs/01_rnn.ipynb #40c49d1a
+# %% ../nbs/01_rnn.ipynb #94319b56
 _KNOWN_CALLABLES = {np.tanh: 'tanh', torch.tanh: 'tanh', torch.relu: 'relu', F.relu: 'relu', torch.sigmoid: 'sigmoid',
                     F.sigmoid: 'sigmoid', F.softplus: 'softplus'}
 
 def _custom_activation(f:Callable) -> Activation:
     "An `Activation` for an arbitrary elementwise callable, with central-difference derivatives."
     def derivative(z, h=1e-6): return (f(z + h) - f(z - h)) / (2 * h)
-    return Activation(getattr(f, '__name__', 'custom'), f, f, derivative, None)
+    return Activation(getattr(f, '__name__', 'custom'), f, f, derivative)
 
 def get_activation(activation) -> Activation:
     "The `Activation` for a name, a known function, an `Activation` or any elementwise callable."
@@ -76,7 +80,7 @@ def get_activation(activation) -> Activation:
     if callable(activation): return ACTIVATIONS[_KNOWN_CALLABLES[activation]] if activation in _KNOWN_CALLABLES else _custom_activation(activation)
     raise ValueError(f"activation={activation!r} is invalid: use one of {sorted(ACTIVATIONS)} or a callable.")
 
-# %% ../nbs/01_rnn.ipynb #4f726f98
+# %% ../nbs/01_rnn.ipynb #67c1d080
 def _require(ok:bool, name:str, value, allowed:str):
     "Raise a `ValueError` naming `name`, its `value` and what is `allowed` unless `ok`."
     if not ok: raise ValueError(f"{name}={value!r} is invalid: {allowed}.")
@@ -95,7 +99,7 @@ def check_inputs(u, n_inputs:int):
     finite = bool(torch.isfinite(u).all()) if torch.is_tensor(u) else bool(np.isfinite(u).all())
     _require(finite, 'inputs', 'NaN or inf', "inputs must be finite")
 
-# %% ../nbs/01_rnn.ipynb #f00409b7
+# %% ../nbs/01_rnn.ipynb #683394f8
 def dale_signs(N:int, exc_fraction:float) -> np.ndarray:
     "+1 for the first round(exc_fraction * N) (excitatory) units, -1 for the rest."
     _require(0 <= exc_fraction <= 1, 'exc_fraction', exc_fraction, "a fraction in [0, 1] is required")
@@ -121,47 +125,69 @@ def init_weights(N:int, n_inputs:int, n_outputs:int, # Sizes
     if radius > 0: W_rec = W_rec * spectral_rad / radius
     return W_rec,W_inp,W_out
 
-# %% ../nbs/01_rnn.ipynb #1ff8c282
-_INPLACE = dict(relu=torch.relu_, tanh=torch.tanh_, sigmoid=torch.sigmoid_)
-
+# %% ../nbs/01_rnn.ipynb #159ec139
 class CTRNNFunction(torch.autograd.Function):
     "The Euler-discretised CTRNN over all time steps as one autograd node with a hand-written backward."
     @staticmethod
-    def forward(ctx, drive, x0, W_rec, alpha, activation):
-        "States x_1..x_T (T, B, N) from the input drive (T, B, N) and the initial states x0 (B, N)."
-        T = drive.shape[0]
-        X = drive.new_empty((T + 1,) + tuple(x0.shape)); X[0] = x0
-        R = torch.empty_like(drive)
-        W_t,xs,rs = W_rec.t(),X.unbind(0),R.unbind(0)
-        f_ = _INPLACE.get(activation.name)
-        for x,x_next,r,d in zip(xs[:-1], xs[1:], rs, drive.unbind(0)):
-            torch.addmm(d, x, W_t, out=r)
-            if f_ is None: r.copy_(activation.torch(r))
-            else: f_(r)
-            torch.lerp(x, r, alpha, out=x_next)
-        ctx.save_for_backward(X, R, W_rec)
-        ctx.alpha,ctx.activation = alpha,activation
-        return X[1:]
+    def forward(ctx,
+                u1, # Inputs with a trailing column of ones (T, B, n_inputs + 1), input noise included
+                x0, # Initial states (B, N)
+                W_rec, # Recurrent weights (N, N)
+                W_inp1, # Input weights with the bias as last column (N, n_inputs + 1)
+                W_out, # Output weights (n_outputs, N)
+                alpha:float, # dt / tau
+                activation:Activation, # A built-in activation
+                noise_std:float, # Per-step standard deviation of the recurrent noise
+                generator:torch.Generator, # Source of the recurrent noise
+                consume:bool=True): # Let the backward pass overwrite its saved buffer (it can then run only once)
+        "States x_1..x_T (T, B, N) and outputs (T, B, n_outputs)."
+        T,B,_ = u1.shape
+        N = W_rec.shape[0]
+        Z = u1.new_empty(T, B, N)
+        if noise_std > 0: Z.normal_(0, noise_std, generator=generator)
+        else: Z.zero_()
+        Z.view(T * B, N).addmm_(u1.reshape(T * B, -1), W_inp1.t())
+        X = u1.new_empty(T + 1, B, N); X[0] = x0
+        W_t,xs = W_rec.t(),X.unbind(0)
+        for x,x_next,z in zip(xs[:-1], xs[1:], Z.unbind(0)):
+            activation.torch_(z.addmm_(x, W_t))
+            torch.lerp(x, z, alpha, out=x_next)
+        ctx.save_for_backward(X, u1, W_rec, W_out)
+        ctx.R,ctx.alpha,ctx.activation,ctx.consume = Z,alpha,activation,consume
+        ctx.set_materialize_grads(False)
+        return X[1:],X[1:] @ W_out.t()
 
     @staticmethod
-    def backward(ctx, grad_states):
-        X,R,W_rec = ctx.saved_tensors
-        alpha = ctx.alpha
-        T,B,N = R.shape
-        D = ctx.activation.grad_from_output(R).mul_(alpha)
-        dZ = torch.empty_like(R)
-        g_out,dzs,ds = grad_states.unbind(0),dZ.unbind(0),D.unbind(0)
-        G,tmp = g_out[T - 1].clone(),torch.empty_like(X[0])
+    def backward(ctx, grad_states, grad_outputs):
+        if not hasattr(ctx, 'R'): raise RuntimeError("CTRNNFunction's backward can run only once per forward pass.")
+        X,u1,W_rec,W_out = ctx.saved_tensors
+        dZ,alpha = ctx.activation.grad_from_output_(ctx.R if ctx.consume else ctx.R.clone()),ctx.alpha
+        if ctx.consume: del ctx.R
+        T,B,N = dZ.shape
+        g = _state_gradients(grad_states, grad_outputs, W_out, dZ)
+        g,dzs = g.unbind(0),dZ.unbind(0)
+        G,tmp = g[T - 1].clone(),torch.empty_like(X[0])
         for t in range(T - 1, 0, -1):
-            torch.mul(G, ds[t], out=dzs[t])
-            torch.add(g_out[t - 1], G, alpha=1 - alpha, out=tmp)
-            torch.addmm(tmp, dzs[t], W_rec, out=G)
-        torch.mul(G, ds[0], out=dzs[0])
-        grad_x0 = torch.addmm(G, dzs[0], W_rec, beta=1 - alpha)
-        grad_W = dZ.reshape(T * B, N).t() @ X[:-1].reshape(T * B, N)
-        return dZ,grad_x0,grad_W,None,None
+            dzs[t].mul_(G)
+            torch.add(g[t - 1], G, alpha=1 - alpha, out=tmp)
+            torch.addmm(tmp, dzs[t], W_rec, alpha=alpha, out=G)
+        dzs[0].mul_(G)
+        grad_x0 = torch.addmm(G, dzs[0], W_rec, beta=1 - alpha, alpha=alpha)
+        grad_W_rec = (dZ.view(T * B, N).t() @ X[:-1].reshape(T * B, N)).mul_(alpha)
+        grad_W_inp1 = torch.bmm(u1.transpose(1, 2), dZ).sum(0).t().mul_(alpha)
+        grad_W_out = None if grad_outputs is None else torch.bmm(grad_outputs.transpose(1, 2), X[1:]).sum(0)
+        grad_u1 = (dZ @ (alpha * W_inp1)) if ctx.needs_input_grad[0] else None
+        return grad_u1,grad_x0,grad_W_rec,grad_W_inp1,grad_W_out,None,None,None,None,None
 
-# %% ../nbs/01_rnn.ipynb #2c6b707a
+def _state_gradients(grad_states, grad_outputs, W_out, like):
+    "The gradient arriving at each state from the states themselves and through the outputs: (T, B, N)."
+    if grad_outputs is None: return torch.zeros_like(like) if grad_states is None else grad_states
+    T,B,n_out = grad_outputs.shape
+    through_outputs = grad_outputs.reshape(T * B, n_out)
+    if grad_states is None: return (through_outputs @ W_out).view(like.shape)
+    return torch.addmm(grad_states.reshape(T * B, -1), through_outputs, W_out).view(like.shape)
+
+# %% ../nbs/01_rnn.ipynb #b9e5841c
 class RNN_pytorch(torch.nn.Module):
     "A continuous-time RNN in PyTorch, trained by backpropagation through time."
     def __init__(self,
@@ -215,7 +241,7 @@ class RNN_pytorch(torch.nn.Module):
     @property
     def alpha(self): return self.dt / self.tau
 
-# %% ../nbs/01_rnn.ipynb #4ab22bd0
+# %% ../nbs/01_rnn.ipynb #6f4b3a76
 @torch.no_grad()
 def enforce_constraints(self:RNN_pytorch):
     "Re-impose the connectivity mask, Dale's law and non-negative input and output weights."
@@ -225,12 +251,26 @@ def enforce_constraints(self:RNN_pytorch):
         self.W_inp.clamp_(min=0); self.W_out.clamp_(min=0)
 RNN_pytorch.enforce_constraints = enforce_constraints
 
-# %% ../nbs/01_rnn.ipynb #3306140a
-def _draw_noise(self:RNN_pytorch, shape, sigma):
-    "Scaled Gaussian noise of `shape` from the network's generator, on its device."
+# %% ../nbs/01_rnn.ipynb #0e4e503d
+def _noise(self:RNN_pytorch, shape, sigma):
+    "Scaled Gaussian noise of `shape` from the network's generator, on its device (0 when `sigma` is 0)."
     if sigma == 0: return 0.
-    noise = torch.randn(shape, generator=self.generator, dtype=torch.float32)
-    return noise.to(self.device).mul_(noise_scale(sigma, self.alpha))
+    return torch.empty(shape).normal_(0, noise_scale(sigma, self.alpha), generator=self.generator).to(self.device)
+
+def _reference_run(self:RNN_pytorch, u, sigma_rec):
+    "States (T, B, N) and outputs (T, B, n_outputs) from the plain autograd loop over `euler_step`."
+    drive = input_drive(u, self.W_inp, self.bias_rec, 0., _noise(self, u.shape[:2] + (self.N,), sigma_rec))
+    xs,x = [],self.y_init.expand(u.shape[1], self.N)
+    for d in drive.unbind(0): x = euler_step(x, self.W_rec, d, self.alpha, self.activation.torch); xs.append(x)
+    states = torch.stack(xs)
+    return states,states @ self.W_out.T
+
+def _fast_run(self:RNN_pytorch, u, sigma_rec):
+    "States (T, B, N) and outputs (T, B, n_outputs) from `CTRNNFunction`."
+    u1 = torch.cat([u, u.new_ones(u.shape[:2] + (1,))], dim=-1)
+    W_inp1 = torch.cat([self.W_inp, self.bias_rec[:, None]], dim=1)
+    return CTRNNFunction.apply(u1, self.y_init.expand(u.shape[1], self.N), self.W_rec, W_inp1, self.W_out, self.alpha,
+                               self.activation, noise_scale(sigma_rec, self.alpha), self.generator)
 
 def forward(self:RNN_pytorch,
             u, # Inputs (n_inputs, n_steps, batch), a tensor or an array
@@ -239,20 +279,14 @@ def forward(self:RNN_pytorch,
     "States (N, n_steps, batch) and outputs (n_outputs, n_steps, batch) for the inputs `u`."
     check_inputs(u, self.input_size)
     u = torch.as_tensor(u, dtype=torch.float32, device=self.device).permute(1, 2, 0)   # (T, B, n_inputs)
-    noise_inp = _draw_noise(self, u.shape, self.sigma_inp if w_noise else 0)
-    noise_rec = _draw_noise(self, u.shape[:2] + (self.N,), self.sigma_rec if w_noise else 0)
-    drive = input_drive(u, self.W_inp, self.bias_rec, noise_inp, noise_rec)
-    x0 = self.y_init.expand(u.shape[1], self.N)
-    if reference or self.activation.grad_from_output is None:
-        xs,x = [],x0
-        for d in drive.unbind(0): x = euler_step(x, self.W_rec, d, self.alpha, self.activation.torch); xs.append(x)
-        states = torch.stack(xs)
-    else: states = CTRNNFunction.apply(drive, x0, self.W_rec, self.alpha, self.activation)
-    outputs = states @ self.W_out.T
+    if w_noise and self.sigma_inp > 0: u = u + _noise(self, u.shape, self.sigma_inp)
+    sigma_rec = self.sigma_rec if w_noise else 0
+    use_reference = reference or self.activation.grad_from_output_ is None or self.device.type != 'cpu'
+    states,outputs = (_reference_run if use_reference else _fast_run)(self, u, sigma_rec)
     return states.permute(2, 0, 1),outputs.permute(2, 0, 1)
 RNN_pytorch.forward = forward
 
-# %% ../nbs/01_rnn.ipynb #1fb7f605
+# %% ../nbs/01_rnn.ipynb #fb12c8d3
 def get_params(self:RNN_pytorch) -> dict:
     "The network's parameters and settings as plain NumPy arrays and numbers."
     arrays = {k: getattr(self, k).detach().cpu().numpy().astype(np.float64)
@@ -271,7 +305,7 @@ def set_params(self:RNN_pytorch, params:dict):
         target.copy_(value)
 RNN_pytorch.get_params,RNN_pytorch.set_params = get_params,set_params
 
-# %% ../nbs/01_rnn.ipynb #e2524a52
+# %% ../nbs/01_rnn.ipynb #ee7c5a38
 class RNN_numpy:
     "A continuous-time RNN in NumPy, for analysis: right-hand side, Jacobian and simulation."
     def __init__(self,
@@ -307,7 +341,7 @@ class RNN_numpy:
     @property
     def n_outputs(self): return self.W_out.shape[0]
 
-# %% ../nbs/01_rnn.ipynb #797fa813
+# %% ../nbs/01_rnn.ipynb #f1a62c6a
 def _preactivation(self:RNN_numpy, x, u):
     "W_rec x + W_inp u + b for states x (..., N) and inputs u (..., n_inputs)."
     return x @ self.W_rec.T + np.asarray(u, dtype=np.float64) @ self.W_inp.T + self.bias_rec
