@@ -7,11 +7,11 @@ takes a masked-MSE-plus-rate loss, backpropagates and takes an Adam step:
   per step);
 - `script`: the same loop compiled by TorchScript;
 - `original`: the original pipeline's loop (the state history grown by torch.cat at every step).
-torch.compile is left out: on this CPU it gave no speed-up and took about two minutes to compile per shape.
+- `compile` (only with --compile): the eager loop under torch.compile, which takes minutes to compile per shape.
 Variants are timed in turn, round after round, so that a change in the machine's load hits them alike.
 The recurrent GFLOP/s counts the recurrent products only (forward, backward and weight gradient: 3 x 2 B N^2
 flops per step); the ceiling is the best GFLOP/s of one large float32 matrix product on this machine.
-Run: python benchmarks/train_step.py [--sizes 50 100 250] [--rounds 7] [--threads 1 2]
+Run: python benchmarks/train_step.py [--sizes 50 100 250] [--rounds 7] [--threads 1 2] [--compile]
 """
 import argparse, statistics, time
 
@@ -50,13 +50,14 @@ def scripted_loop(drive: torch.Tensor, x: torch.Tensor, W_rec: torch.Tensor, alp
         x = x + alpha * (-x + torch.relu(x @ W_rec.t() + d)); xs.append(x)
     return torch.stack(xs)
 
-def states_fns(rnn):
+def states_fns(rnn, with_compile=False):
     "Functions (T, B, n_inputs) inputs -> (T, B, N) noisy states, one per implementation."
     def drive(u):
         noise = torch.randn(T, B, rnn.N, generator=rnn.generator).mul_(noise_scale(rnn.sigma_rec, rnn.alpha))
         return input_drive(u, rnn.W_inp, rnn.bias_rec, 0., noise)
     eager, original = EagerLoop(rnn), OriginalLoop(rnn)
-    return {'fast': lambda u: rnn(u.permute(2, 0, 1))[0].permute(1, 2, 0),
+    compiled = {'compile': lambda u, loop=torch.compile(EagerLoop(rnn)): loop(drive(u))} if with_compile else {}
+    return compiled | {'fast': lambda u: rnn(u.permute(2, 0, 1))[0].permute(1, 2, 0),
             'eager': lambda u: eager(drive(u)),
             'script': lambda u: scripted_loop(drive(u), rnn.y_init.expand(B, -1), rnn.W_rec, rnn.alpha),
             'original': lambda u: original(drive(u))}
@@ -81,10 +82,10 @@ def matmul_ceiling_gflops(n=1024, repeats=10):
     a, b = torch.rand(n, n), torch.rand(n, n)
     return 2 * n**3 / (min(timed(lambda: a @ b) for _ in range(repeats)) * 1e-3) / 1e9
 
-def benchmark(N, rounds):
+def benchmark(N, rounds, with_compile=False):
     "Median ms per step of each implementation for N units, timed round-robin."
     rnn = RNN_pytorch(N, 'relu', input_size=N_IN, output_size=N_OUT, seed=0, device='cpu', sigma_inp=0.)
-    steps = {name: make_step(rnn, fn) for name, fn in states_fns(rnn).items()}
+    steps = {name: make_step(rnn, fn) for name, fn in states_fns(rnn, with_compile).items()}
     for step in steps.values(): step()
     times = {name: [] for name in steps}
     for _ in range(rounds):
@@ -96,6 +97,7 @@ if __name__ == '__main__':
     parser.add_argument('--sizes', type=int, nargs='+', default=[50, 100, 250])
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--threads', type=int, nargs='+', default=[1, 2])
+    parser.add_argument('--compile', action='store_true', help='also time the eager loop under torch.compile')
     args = parser.parse_args()
     print(f"torch {torch.__version__}; batch {B}, {T} steps, median of {args.rounds} rounds")
     for threads in args.threads:
@@ -104,7 +106,7 @@ if __name__ == '__main__':
         print(f"\n{threads} thread(s): matmul ceiling {ceiling:.1f} GFLOP/s")
         print(f"{'N':>5} {'variant':>9} {'ms/step':>9} {'GFLOP/s':>9} {'% ceiling':>10} {'vs eager':>9} {'vs original':>12}")
         for N in args.sizes:
-            times = benchmark(N, args.rounds)
+            times = benchmark(N, args.rounds, args.compile)
             for name, ms in times.items():
                 gflops = 3 * 2 * B * N**2 * T / (ms * 1e-3) / 1e9
                 print(f"{N:>5} {name:>9} {ms:>9.1f} {gflops:>9.2f} {100 * gflops / ceiling:>9.1f}% "

@@ -9,7 +9,7 @@ __all__ = ['CDDM_COHERENCES', 'TASKS', 'Task', 'choice_accuracy', 'TaskCDDM', 'T
            'TaskMemoryAntiNumber', 'angle_difference', 'TaskMemoryAntiAngle', 'task_name_of', 'task_from_config',
            'shade_unscored', 'plot_trial', 'condition_label']
 
-# %% ../nbs/00_tasks.ipynb #c073dab6
+# %% ../nbs/00_tasks.ipynb #eadd54f9
 from itertools import product
 from pathlib import Path
 import json
@@ -17,7 +17,7 @@ import json
 import numpy as np
 import matplotlib.pyplot as plt
 
-# %% ../nbs/00_tasks.ipynb #a364d63e
+# %% ../nbs/00_tasks.ipynb #153e8cc0
 def _require(ok:bool, # Condition that must hold
              name:str, # Name of the offending parameter
              value, # Its value
@@ -35,7 +35,7 @@ def _check_epoch(params:dict, # Task parameters
     _require(t_on < t_off, off, t_off, f"it must be after {on}={t_on}")
     _require(t_off <= n_steps, off, t_off, f"the epoch must end within the trial (n_steps={n_steps})")
 
-# %% ../nbs/00_tasks.ipynb #df955b2b
+# %% ../nbs/00_tasks.ipynb #40ff81ee
 def _epoch(n_steps:int, # Trial length
            on:int, # First step of the epoch
            off:int): # Step after the last step of the epoch
@@ -43,13 +43,14 @@ def _epoch(n_steps:int, # Trial length
     t = np.arange(n_steps)
     return (t >= on) & (t < off)
 
-# %% ../nbs/00_tasks.ipynb #9e307f0a
+# %% ../nbs/00_tasks.ipynb #0ba94474
 class Task:
     "A behavioural task: trials of `n_steps` steps with `n_inputs` input and `n_outputs` output channels."
     default_params = {}    # task parameters and their defaults
     score_name = 'score'   # what `score` measures
     higher_is_better = True
     criterion = None       # the score at which a scientist would call the task learnt
+    default_batch_size = 256   # trials in a batch of random conditions
     def __init__(self,
                  n_steps:int, # Number of time steps of a trial
                  n_inputs:int, # Number of input channels
@@ -107,7 +108,7 @@ class Task:
                   shuffle:bool=False): # Shuffle the order of the trials
         "A batch: inputs (n_inputs, n_steps, B), targets (n_outputs, n_steps, B) and a list of B condition dicts."
         grid = self.condition_grid()
-        if grid is None: conditions = self.sample_conditions(256 if batch_size is None else batch_size)
+        if grid is None: conditions = self.sample_conditions(batch_size or self.default_batch_size)
         else: conditions = grid if batch_size is None else self._balanced_sample(grid, batch_size)
         conditions = [self.complete_condition(c) for c in conditions]
         if shuffle: conditions = [conditions[i] for i in self.rng.permutation(len(conditions))]
@@ -132,7 +133,7 @@ class Task:
     def __repr__(self):
         return f"{type(self).__name__}(n_steps={self.n_steps}, n_inputs={self.n_inputs}, n_outputs={self.n_outputs}, task_params={self.task_params})"
 
-# %% ../nbs/00_tasks.ipynb #8bda09ed
+# %% ../nbs/00_tasks.ipynb #e20e8ffc
 def choice_accuracy(outputs:np.ndarray, # Outputs (2, n_steps, B)
                     targets:np.ndarray, # Targets (2, n_steps, B)
                     steps): # Decision-period time steps
@@ -142,7 +143,7 @@ def choice_accuracy(outputs:np.ndarray, # Outputs (2, n_steps, B)
     scored = wanted != 0
     return float((chosen[scored] == wanted[scored]).mean()) if scored.any() else float('nan')
 
-# %% ../nbs/00_tasks.ipynb #d300149f
+# %% ../nbs/00_tasks.ipynb #a239af9e
 CDDM_COHERENCES = [0.0] + [s * 0.8 / 2**k for k in range(6) for s in (1, -1)]
 
 class TaskCDDM(Task):
@@ -195,7 +196,7 @@ class TaskCDDM(Task):
         "Fraction of correct choices over the trials with a non-zero relevant coherence."
         return choice_accuracy(outputs, targets, slice(self.task_params['dec_on'], self.task_params['dec_off']))
 
-# %% ../nbs/00_tasks.ipynb #9569721b
+# %% ../nbs/00_tasks.ipynb #0f41e69c
 class TaskDMTS(Task):
     "Delayed match to sample: after a delay, report whether the test stimulus is on the sample's channel."
     default_params = dict(stim_on_sample=15, stim_off_sample=45, stim_on_match=60, stim_off_match=90, dec_on=90, dec_off=120)
@@ -239,7 +240,7 @@ class TaskDMTS(Task):
         "Fraction of correct match / non-match choices."
         return choice_accuracy(outputs, targets, slice(self.task_params['dec_on'], self.task_params['dec_off']))
 
-# %% ../nbs/00_tasks.ipynb #e4796e67
+# %% ../nbs/00_tasks.ipynb #2bfab44e
 class TaskNBitFlipFlop(Task):
     "N-bit flip-flop (Sussillo & Barak 2013): each output holds the sign of the last pulse on its input."
     default_params = dict(mu=6, n_flip_steps=10)
@@ -295,9 +296,9 @@ class TaskNBitFlipFlop(Task):
             for bit,(times,signs) in enumerate(zip(c['flip_times'], c['flip_signs'])): events[bit, times, b] = signs
         return self._trials_from_events(events)
 
-    def get_batch(self, batch_size:int=256, shuffle:bool=False):
-        "A batch of `batch_size` random trials (pulse times are drawn once for the whole batch)."
-        events = self._pulse_events(batch_size)
+    def get_batch(self, batch_size:int=None, shuffle:bool=False):
+        "A batch of `batch_size` (default 256) random trials; pulse times are drawn for the whole batch at once, so `shuffle` changes nothing."
+        events = self._pulse_events(batch_size or self.default_batch_size)
         inputs,targets = self._trials_from_events(events)
         return inputs,targets,self._conditions_from_events(events)
 
@@ -307,7 +308,7 @@ class TaskNBitFlipFlop(Task):
         scored = (targets != 0) & steps[None, :, None]
         return float((np.sign(outputs[scored]) == targets[scored]).mean())
 
-# %% ../nbs/00_tasks.ipynb #14542245
+# %% ../nbs/00_tasks.ipynb #1e791b8a
 class _TaskMemoryAnti(Task):
     "Remember a stimulus shown at a random time and report its opposite when cued."
     default_params = dict(stim_on_range=(0, 140), stim_duration=10, recall_on=160, recall_off=320, response_delay=20)
@@ -360,7 +361,7 @@ class _TaskMemoryAnti(Task):
         steps = self.mask[(self.mask >= p['recall_on']) & (self.mask < p['recall_off'])]
         return signals[:, steps].mean(1)
 
-# %% ../nbs/00_tasks.ipynb #25bd6dfd
+# %% ../nbs/00_tasks.ipynb #291d64b9
 class TaskMemoryAntiNumber(_TaskMemoryAnti):
     "Remember a number in [-2, 2] and report its negative when cued."
     n_stim,stim_key,score_name,criterion = 1,'number','R2',0.95
@@ -371,7 +372,7 @@ class TaskMemoryAntiNumber(_TaskMemoryAnti):
         recalled,wanted = self._recalled(outputs)[0],self._recalled(targets)[0]
         return float(1 - ((recalled - wanted)**2).sum() / ((wanted - wanted.mean())**2).sum())
 
-# %% ../nbs/00_tasks.ipynb #20844eb3
+# %% ../nbs/00_tasks.ipynb #d90f4dbf
 def angle_difference(a, b):
     "Signed difference `a - b` of angles in radians, wrapped to [-pi, pi)."
     return (np.asarray(a) - np.asarray(b) + np.pi) % (2 * np.pi) - np.pi
@@ -387,7 +388,7 @@ class TaskMemoryAntiAngle(_TaskMemoryAnti):
         errors = angle_difference(np.arctan2(recalled[1], recalled[0]), np.arctan2(wanted[1], wanted[0]))
         return float(np.degrees(np.abs(errors)).mean())
 
-# %% ../nbs/00_tasks.ipynb #83e1427e
+# %% ../nbs/00_tasks.ipynb #5b6cc4b8
 TASKS = dict(CDDM=TaskCDDM, DMTS=TaskDMTS, NBitFlipFlop=TaskNBitFlipFlop,
              MemoryAntiNumber=TaskMemoryAntiNumber, MemoryAntiAngle=TaskMemoryAntiAngle)
 
@@ -406,7 +407,7 @@ def task_from_config(config, # A config dict, or the path of a JSON config file
     return cls(**{k: v for k,v in sizes.items() if v is not None}, task_params=config.get('task_params'),
                mask=config.get('mask'), seed=seed)
 
-# %% ../nbs/00_tasks.ipynb #b88e1815
+# %% ../nbs/00_tasks.ipynb #a1f46e1b
 def shade_unscored(ax, # Axes to draw on
                    mask, # Scored time steps
                    n_steps:int): # Trial length
