@@ -10,7 +10,7 @@ __all__ = ['BEHAVIOURS', 'CLIError', 'demo', 'add_demo_parser', 'validation_scor
            'torch_threads', 'train', 'analyze', 'summary', 'ArgumentParser', 'add_train_parser', 'add_analyze_parser',
            'build_parser', 'main']
 
-# %% ../nbs/06_cli.ipynb #2b408d43
+# %% ../nbs/06_cli.ipynb #fe71a4e4
 import argparse
 import sys
 import time
@@ -32,7 +32,7 @@ from .tasks import (TASKS, Task, TaskCDDM, TaskMemoryAntiAngle, TaskMemoryAntiNu
                                 task_from_config)
 from .trainer import Trainer
 
-# %% ../nbs/06_cli.ipynb #7585017a
+# %% ../nbs/06_cli.ipynb #819ab51e
 class CLIError(Exception):
     "An error that stops a subcommand with a one-line message and exit code 2."
 
@@ -41,7 +41,7 @@ def _check_free(paths:list): # Files about to be written
     for p in paths:
         if p.exists(): raise CLIError(f"{p} already exists; choose another --out folder")
 
-# %% ../nbs/06_cli.ipynb #e47c807f
+# %% ../nbs/06_cli.ipynb #e95f7d8a
 def _one_trial(task):
     "Inputs, targets and condition of one trial drawn at random from `task`."
     inputs,targets,conditions = task.get_batch(shuffle=True)
@@ -54,7 +54,7 @@ def _save_trial_figure(task, path:Path):
     plot_trial(inputs, targets, task.mask, condition, axes=fig.subplots(2, 1, sharex=True))
     with open(path, 'xb') as f: fig.savefig(f, format='png')
 
-# %% ../nbs/06_cli.ipynb #7b5854d0
+# %% ../nbs/06_cli.ipynb #cbac6688
 def demo(out='runs/demo', # Folder for the figures; created if missing
          seed:int=0): # Seed of every task's random generator
     "Save a figure of one trial of each task in `TASKS` into `out`; returns the files written."
@@ -65,7 +65,7 @@ def demo(out='runs/demo', # Folder for the figures; created if missing
     for cls,path in zip(TASKS.values(), paths): _save_trial_figure(cls(seed=seed), path)
     return paths
 
-# %% ../nbs/06_cli.ipynb #c3c217c1
+# %% ../nbs/06_cli.ipynb #49f4db0c
 def _run_demo(args):
     "Run `rnn-pipeline demo` and print the files it wrote."
     for path in demo(args.out, args.seed): print(path)
@@ -78,7 +78,7 @@ def add_demo_parser(subparsers):
     p.add_argument('--seed', type=int, default=0, help='seed of the tasks\' random generators (default: %(default)s)')
     p.set_defaults(run=_run_demo)
 
-# %% ../nbs/06_cli.ipynb #74518309
+# %% ../nbs/06_cli.ipynb #6d49d7f7
 def validation_scores(rnn:RNN_numpy, # The network
                       task:Task, # The task the batch comes from
                       inputs:np.ndarray, targets:np.ndarray, # A batch of the task
@@ -89,7 +89,7 @@ def validation_scores(rnn:RNN_numpy, # The network
                 score_with_noise=task.score(rnn.run(inputs, **noise)[1], targets), criterion=task.criterion,
                 higher_is_better=task.higher_is_better, passes=task.passes(score), n_trials=inputs.shape[-1])
 
-# %% ../nbs/06_cli.ipynb #72b0c5e1
+# %% ../nbs/06_cli.ipynb #a311da30
 def _cddm_behaviour(analyzer, noise):
     data = analyzer.calc_psychometric_data(**noise)
     return dict(psychometric_data=data, slope_ratios=analyzer.slope_ratios()),analyzer.plot_psychometric_data(),'psychometric.png'
@@ -117,7 +117,7 @@ def behaviour_analysis(rnn:RNN_numpy, task:Task, noise:dict):
     analyzer = analyzer_for(rnn, task)
     return BEHAVIOURS[type(analyzer)](analyzer, noise)
 
-# %% ../nbs/06_cli.ipynb #a347e721
+# %% ../nbs/06_cli.ipynb #8635b5e3
 def relevant_inputs(task:Task) -> dict:
     "The constant inputs whose fixed points explain how `task` is done, by label."
     if isinstance(task, TaskCDDM):
@@ -141,7 +141,7 @@ def fixed_point_analysis(rnn:RNN_numpy, # The network
     projection = '3D' if isinstance(task, TaskNBitFlipFlop) and task.n_outputs >= 3 else '2D'
     return summary,arrays,dsa.plot_fixed_points(projection, trajectories=trajectories)
 
-# %% ../nbs/06_cli.ipynb #2c5940f4
+# %% ../nbs/06_cli.ipynb #c026a397
 def training_record(trainer:Trainer) -> dict:
     "Loss histories, validation scores and times of a finished training, as plain numbers."
     n,ttc = len(trainer.train_losses),trainer.time_to_score()
@@ -167,7 +167,7 @@ def training_figure(training:dict) -> Figure:
     fig.suptitle(f"{training['iterations']} iterations in {training['train_time_s']:.1f} s (stopped: {training['stop_reason']})")
     return fig
 
-# %% ../nbs/06_cli.ipynb #50fee8be
+# %% ../nbs/06_cli.ipynb #83f8db8d
 def _save_figure(saver:DataSaver, fig, filename:str):
     "Save `fig` with `saver` and close it."
     saver.save_figure(fig, filename)
@@ -197,7 +197,7 @@ def analyze_network(rnn:RNN_numpy, # The trained network
     saver.save_data(results, 'analysis.json')
     return results
 
-# %% ../nbs/06_cli.ipynb #7317ee55
+# %% ../nbs/06_cli.ipynb #93eea9bf
 @contextmanager
 def torch_threads(n:int=None): # Number of threads; unchanged if `None`
     "Run the block with `n` torch threads, then restore the previous number."
@@ -234,7 +234,7 @@ def analyze(run_folder, # A run folder made by `train`
     analyze_network(run.rnn_numpy, run.config, run.training, DataSaver(folder), seed)
     return folder
 
-# %% ../nbs/06_cli.ipynb #f546dd09
+# %% ../nbs/06_cli.ipynb #4a396afa
 def summary(folder, # The folder the results are in
             analysis:dict, # Results of `analyze_network`
             training:dict=None) -> str: # The training record
@@ -253,7 +253,7 @@ def summary(folder, # The folder the results are in
     lines.append("files:        " + ' '.join(sorted(p.name for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith('.'))))
     return '\n'.join(lines)
 
-# %% ../nbs/06_cli.ipynb #d6f396e4
+# %% ../nbs/06_cli.ipynb #654594db
 class ArgumentParser(argparse.ArgumentParser):
     "An `argparse.ArgumentParser` whose errors are one line: the message and where to find help."
     def error(self, message):
@@ -282,7 +282,7 @@ def _folder_name(text:str) -> str:
     if not text or '/' in text or text in ('.', '..'): raise argparse.ArgumentTypeError(f"invalid value {text!r}: a folder name without '/' is required")
     return text
 
-# %% ../nbs/06_cli.ipynb #e548efcb
+# %% ../nbs/06_cli.ipynb #3f8fb39a
 _OVERRIDES = dict(seed='seed', n_units='N', activation='activation', constrained='constrained', lr='lr', batch_size='batch_size',
                   max_iter='max_iter', score_target='score_target')   # option dest -> config key
 
@@ -328,7 +328,7 @@ def add_train_parser(subparsers):
     o.add_argument('--no-progress', dest='progress', action='store_false', help='do not show the progress bar')
     p.set_defaults(run=_run_train)
 
-# %% ../nbs/06_cli.ipynb #1fe75e02
+# %% ../nbs/06_cli.ipynb #82928b89
 def _run_analyze(args):
     "Run `rnn-pipeline analyze` and print the summary of the analysis."
     if not is_run_folder(args.run_folder): raise CLIError(f"{args.run_folder} is not a run folder: it needs config.json and params.npz")
@@ -346,17 +346,19 @@ def add_analyze_parser(subparsers):
     p.add_argument('--seed', type=_number(int, 0, strict=False), help="seed of the analysis' trials and noise (default: the run's, which repeats its saved analysis)")
     p.set_defaults(run=_run_analyze)
 
-# %% ../nbs/06_cli.ipynb #805bdb31
+# %% ../nbs/06_cli.ipynb #e5361b96
 def build_parser() -> argparse.ArgumentParser:
     "The parser of the `rnn-pipeline` command with all its subcommands."
     parser = ArgumentParser(prog='rnn-pipeline', description='Train continuous-time RNNs on behavioural tasks and analyse their dynamics.')
     subparsers = parser.add_subparsers(dest='command', required=True, metavar='SUBCOMMAND')
     add_train_parser(subparsers)
     add_analyze_parser(subparsers)
+    from rnn_pipeline.sweep import add_sweep_parser   # the sweep module builds on this one's `train`
+    add_sweep_parser(subparsers)
     add_demo_parser(subparsers)
     return parser
 
-# %% ../nbs/06_cli.ipynb #d6473f61
+# %% ../nbs/06_cli.ipynb #779e5bc5
 def main(argv:list=None) -> int: # Arguments without the program name; `sys.argv[1:]` when `None`
     "Run the `rnn-pipeline` command with `argv`; returns its exit code."
     try: args = build_parser().parse_args(argv)
