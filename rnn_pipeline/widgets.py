@@ -7,7 +7,7 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/widgets.html.md"""
 # %% auto #0
 __all__ = ['canvas_png', 'figure_png', 'epoch_inputs', 'FixedPointExplorer', 'update', 'condition_controls', 'TrialExplorer']
 
-# %% ../nbs/07_widgets.ipynb #4c41f2e6
+# %% ../nbs/07_widgets.ipynb #97a8a8b4
 import io
 import time
 
@@ -23,7 +23,7 @@ from .rnn import RNN_numpy
 from .tasks import (Task, TaskCDDM, TaskDMTS, TaskMemoryAntiAngle, TaskMemoryAntiNumber, TaskNBitFlipFlop,
                                 condition_label, shade_unscored)
 
-# %% ../nbs/07_widgets.ipynb #0828f0de
+# %% ../nbs/07_widgets.ipynb #6026b274
 def canvas_png(canvas:FigureCanvasAgg) -> bytes:
     "What the canvas holds now, as PNG bytes (fast, light compression)."
     buffer = io.BytesIO()
@@ -36,7 +36,7 @@ def figure_png(fig:Figure) -> bytes:
     canvas.draw()
     return canvas_png(canvas)
 
-# %% ../nbs/07_widgets.ipynb #9a0ac284
+# %% ../nbs/07_widgets.ipynb #b52ee0dc
 def epoch_inputs(task:Task, # The task
                  **condition): # The trial's condition (the task's default when empty)
     "The distinct constant inputs of one trial, labelled by the steps where they first hold: {label: input vector}."
@@ -47,7 +47,8 @@ def epoch_inputs(task:Task, # The task
         if not any(np.array_equal(inputs[start], v) for v in presets.values()): presets[f'steps {start}-{end - 1}'] = inputs[start]
     return presets
 
-# %% ../nbs/07_widgets.ipynb #5383a277
+# %% ../nbs/07_widgets.ipynb #bd7d9083
+_CONTROLS_LAYOUT = dict(width='340px', flex='0 0 auto')   # the controls keep their width beside the figure
 _STYLE = dict(stable=dict(marker='o', color='tab:blue'), unstable=dict(marker='X', color='tab:red'),
               marginal=dict(marker='^', color='tab:green'))
 
@@ -73,12 +74,12 @@ class FixedPointExplorer:
         self.P = self._projection()
         self._draw()
         for s in self.sliders: s.observe(self._on_slider, names='value')
-        self.widget = widgets.HBox([widgets.VBox([self.preset_menu, *self.sliders, self.status]), self.image])
+        self.widget = widgets.HBox([widgets.VBox([self.preset_menu, *self.sliders, self.status], layout=_CONTROLS_LAYOUT), self.image])
 
     @property
     def input_vector(self) -> np.ndarray: return np.array([s.value for s in self.sliders])
 
-# %% ../nbs/07_widgets.ipynb #996491c5
+# %% ../nbs/07_widgets.ipynb #7d3ef20a
 def _slider(self:FixedPointExplorer, i, value, task):
     "The slider of input channel `i`."
     lo,hi = (-1., 1.) if task is None else _channel_range(task, i)
@@ -105,7 +106,7 @@ def _projection(self:FixedPointExplorer):
     return PCA(n_components=2).fit(data).components_.T
 FixedPointExplorer._slider,FixedPointExplorer._trajectories,FixedPointExplorer._projection = _slider,_trajectories,_projection
 
-# %% ../nbs/07_widgets.ipynb #5f545676
+# %% ../nbs/07_widgets.ipynb #5c878f3e
 def _draw(self:FixedPointExplorer):
     "Build the figure: trajectories in grey and one scatter per point type."
     self.fig = Figure(figsize=(5.5, 5), layout='constrained')
@@ -154,7 +155,7 @@ def _apply_preset(self:FixedPointExplorer, change):
 FixedPointExplorer._draw,FixedPointExplorer._refresh,FixedPointExplorer.update = _draw,_refresh,update
 FixedPointExplorer._on_slider,FixedPointExplorer._apply_preset = _on_slider,_apply_preset
 
-# %% ../nbs/07_widgets.ipynb #526308ba
+# %% ../nbs/07_widgets.ipynb #2a4a4665
 def _float(description, lo, hi, value, step=0.01):
     return widgets.FloatSlider(value=value, min=lo, max=hi, step=step, description=description, readout_format='.3g')
 
@@ -184,7 +185,7 @@ def _condition(task, values:dict) -> dict:
         return task.complete_condition({})
     return values
 
-# %% ../nbs/07_widgets.ipynb #4512abcc
+# %% ../nbs/07_widgets.ipynb #75f1103f
 class TrialExplorer:
     "Controls for a task's condition that redraw the network's outputs against the targets."
     def __init__(self,
@@ -198,7 +199,7 @@ class TrialExplorer:
         self.image = widgets.Image(format='png')
         self._draw()
         for c in self.controls.values(): c.observe(lambda change: self.update(), names='value')
-        self.widget = widgets.HBox([widgets.VBox(list(self.controls.values())), self.image])
+        self.widget = widgets.HBox([widgets.VBox(list(self.controls.values()), layout=_CONTROLS_LAYOUT), self.image])
 
     def _draw(self):
         "Build the figure: inputs above, outputs and targets below, unscored steps shaded."
