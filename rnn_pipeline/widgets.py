@@ -7,7 +7,7 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/widgets.html.md"""
 # %% auto #0
 __all__ = ['canvas_png', 'figure_png', 'epoch_inputs', 'FixedPointExplorer', 'update', 'condition_controls', 'TrialExplorer']
 
-# %% ../nbs/07_widgets.ipynb #97a8a8b4
+# %% ../nbs/07_widgets.ipynb #f1336a11
 import io
 import time
 
@@ -23,7 +23,7 @@ from .rnn import RNN_numpy
 from .tasks import (Task, TaskCDDM, TaskDMTS, TaskMemoryAntiAngle, TaskMemoryAntiNumber, TaskNBitFlipFlop,
                                 condition_label, shade_unscored)
 
-# %% ../nbs/07_widgets.ipynb #6026b274
+# %% ../nbs/07_widgets.ipynb #e2efdd8e
 def canvas_png(canvas:FigureCanvasAgg) -> bytes:
     "What the canvas holds now, as PNG bytes (fast, light compression)."
     buffer = io.BytesIO()
@@ -36,7 +36,7 @@ def figure_png(fig:Figure) -> bytes:
     canvas.draw()
     return canvas_png(canvas)
 
-# %% ../nbs/07_widgets.ipynb #b52ee0dc
+# %% ../nbs/07_widgets.ipynb #839faa69
 def epoch_inputs(task:Task, # The task
                  **condition): # The trial's condition (the task's default when empty)
     "The distinct constant inputs of one trial, labelled by the steps where they first hold: {label: input vector}."
@@ -47,7 +47,7 @@ def epoch_inputs(task:Task, # The task
         if not any(np.array_equal(inputs[start], v) for v in presets.values()): presets[f'steps {start}-{end - 1}'] = inputs[start]
     return presets
 
-# %% ../nbs/07_widgets.ipynb #bd7d9083
+# %% ../nbs/07_widgets.ipynb #b05176d7
 _CONTROLS_LAYOUT = dict(width='340px', flex='0 0 auto')   # the controls keep their width beside the figure
 _STYLE = dict(stable=dict(marker='o', color='tab:blue'), unstable=dict(marker='X', color='tab:red'),
               marginal=dict(marker='^', color='tab:green'))
@@ -79,7 +79,7 @@ class FixedPointExplorer:
     @property
     def input_vector(self) -> np.ndarray: return np.array([s.value for s in self.sliders])
 
-# %% ../nbs/07_widgets.ipynb #7d3ef20a
+# %% ../nbs/07_widgets.ipynb #39da87bd
 def _slider(self:FixedPointExplorer, i, value, task):
     "The slider of input channel `i`."
     lo,hi = (-1., 1.) if task is None else _channel_range(task, i)
@@ -106,7 +106,7 @@ def _projection(self:FixedPointExplorer):
     return PCA(n_components=2).fit(data).components_.T
 FixedPointExplorer._slider,FixedPointExplorer._trajectories,FixedPointExplorer._projection = _slider,_trajectories,_projection
 
-# %% ../nbs/07_widgets.ipynb #5c878f3e
+# %% ../nbs/07_widgets.ipynb #cd218a1c
 def _draw(self:FixedPointExplorer):
     "Build the figure: trajectories in grey and one scatter per point type."
     self.fig = Figure(figsize=(5.5, 5), layout='constrained')
@@ -155,7 +155,7 @@ def _apply_preset(self:FixedPointExplorer, change):
 FixedPointExplorer._draw,FixedPointExplorer._refresh,FixedPointExplorer.update = _draw,_refresh,update
 FixedPointExplorer._on_slider,FixedPointExplorer._apply_preset = _on_slider,_apply_preset
 
-# %% ../nbs/07_widgets.ipynb #2a4a4665
+# %% ../nbs/07_widgets.ipynb #9c2eb096
 def _float(description, lo, hi, value, step=0.01):
     return widgets.FloatSlider(value=value, min=lo, max=hi, step=step, description=description, readout_format='.3g')
 
@@ -185,7 +185,7 @@ def _condition(task, values:dict) -> dict:
         return task.complete_condition({})
     return values
 
-# %% ../nbs/07_widgets.ipynb #75f1103f
+# %% ../nbs/07_widgets.ipynb #9d58e3b0
 class TrialExplorer:
     "Controls for a task's condition that redraw the network's outputs against the targets."
     def __init__(self,
