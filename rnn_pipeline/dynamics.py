@@ -11,7 +11,7 @@ __all__ = ['POINT_TYPES', 'FP_DATA_KEYS', 'check_input_vector', 'input_key', 'so
            'DynamicSystemAnalyzer', 'get_fixed_points', 'compute_point_analytics', 'sample_states', 'plot_fixed_points',
            'enumerate_relu_fixed_points']
 
-# %% ../nbs/04_dynamics.ipynb #1c15c4e3
+# %% ../nbs/04_dynamics.ipynb #bdfb0dfa
 from dataclasses import dataclass
 import itertools
 import warnings
@@ -27,7 +27,7 @@ from sklearn.decomposition import PCA
 
 from .rnn import RNN_numpy, _require
 
-# %% ../nbs/04_dynamics.ipynb #f5dc73a6
+# %% ../nbs/04_dynamics.ipynb #f9bc3cfc
 def check_input_vector(rnn:RNN_numpy, # The network
                        input_vector): # Constant input: n_inputs numbers
     "The constant input as a float64 vector of length `rnn.n_inputs`; a `ValueError` otherwise."
@@ -42,7 +42,7 @@ def input_key(input_vector) -> str:
     "The key of an input in `DynamicSystemAnalyzer.fp_data`: its values written as a list."
     return str(np.asarray(input_vector, dtype=np.float64).reshape(-1).tolist())
 
-# %% ../nbs/04_dynamics.ipynb #d715fc3a
+# %% ../nbs/04_dynamics.ipynb #ab58fcf7
 def solve_batched(A:np.ndarray, # Matrices (M, N, N)
                   b:np.ndarray): # Right-hand sides (M, N)
     "x with A[i] @ x[i] = b[i] for every i; least squares where A[i] is singular."
@@ -50,7 +50,7 @@ def solve_batched(A:np.ndarray, # Matrices (M, N, N)
     except np.linalg.LinAlgError:
         return np.stack([np.linalg.lstsq(a, v, rcond=None)[0] for a,v in zip(A, b)])
 
-# %% ../nbs/04_dynamics.ipynb #4ef75aa5
+# %% ../nbs/04_dynamics.ipynb #5622a751
 def merge_points(points:np.ndarray, # Points (M, N)
                  cutoff:float, # Points closer than this are the same point
                  rank:np.ndarray=None): # Per point, lower is better (e.g. |RHS|); the first of a group wins if `None`
@@ -65,7 +65,7 @@ def merge_points(points:np.ndarray, # Points (M, N)
     first = np.full(labels.max() + 1, len(points)); np.minimum.at(first, labels, np.arange(len(points)))
     return best[np.argsort(first[labels[best]])]
 
-# %% ../nbs/04_dynamics.ipynb #5408ec4d
+# %% ../nbs/04_dynamics.ipynb #f710fcad
 def spread_subset(points:np.ndarray, # Points (M, N)
                   n:int): # How many to keep
     "Indices of `n` points spread over `points` by farthest-point sampling, in the order taken (all, in order, if M <= n)."
@@ -75,7 +75,7 @@ def spread_subset(points:np.ndarray, # Points (M, N)
         taken.append(int(dist.argmax())); dist = np.minimum(dist, np.linalg.norm(points - points[taken[-1]], axis=1))
     return np.array(taken)
 
-# %% ../nbs/04_dynamics.ipynb #42ee09e2
+# %% ../nbs/04_dynamics.ipynb #e0e5adc5
 POINT_TYPES = ('stable', 'unstable', 'marginal')
 FP_DATA_KEYS = dict(stable='stable_fps', unstable='unstable_fps', marginal='marginally_stable_fps')
 
@@ -90,7 +90,7 @@ def classify(eigenvalues:np.ndarray, # Sorted eigenvalues (M, N)
     lead = eigenvalues[:, 0].real if eigenvalues.size else np.zeros(len(eigenvalues))
     return np.where(np.abs(lead) <= eig_cutoff, 'marginal', np.where(lead < 0, 'stable', 'unstable')).astype('<U8')
 
-# %% ../nbs/04_dynamics.ipynb #4dd41390
+# %% ../nbs/04_dynamics.ipynb #3ececc07
 @dataclass(repr=False)
 class FixedPoints:
     "Fixed points (or slow points) of a network under one constant input."
@@ -129,7 +129,7 @@ class FixedPoints:
         kind = 'slow points' if self.mode == 'approx' else 'fixed points'
         return f"FixedPoints(input={input_key(self.input_vector)}: {len(self)} {kind}, {counts}{worst})"
 
-# %% ../nbs/04_dynamics.ipynb #cc0f6810
+# %% ../nbs/04_dynamics.ipynb #0b03a551
 def relaxation_starts(rnn:RNN_numpy, # The network
                       u:np.ndarray, # Constant input (n_inputs,)
                       n_trajectories:int, # Number of trajectories
@@ -155,7 +155,7 @@ def relaxation_starts(rnn:RNN_numpy, # The network
     snapshots = states[every::every].reshape(-1, rnn.N) if every else np.zeros((0, rnn.N))
     return np.concatenate([x, states[slowest, np.arange(n_trajectories)][found], snapshots])
 
-# %% ../nbs/04_dynamics.ipynb #9348b7c0
+# %% ../nbs/04_dynamics.ipynb #6525a01c
 def neighbour_pairs(points:np.ndarray, # Points (K, N)
                     k:int, # Neighbours per point
                     exclude:set=frozenset()): # Pairs (i, j), i < j, to leave out
@@ -190,7 +190,7 @@ def exploration_starts(points:np.ndarray, # Points found so far (K, N)
     near = points[rng.integers(max(K, 1), size=n_near)] + size * 10**rng.uniform(-2, 0, (n_near, 1)) * rng.standard_normal((n_near, N))
     return np.concatenate([between, near, sigma * 10**rng.uniform(-2, 1, (n_far, 1)) * rng.standard_normal((n_far, N))])
 
-# %% ../nbs/04_dynamics.ipynb #1f8361a4
+# %% ../nbs/04_dynamics.ipynb #9056397f
 def relu_neighbour_states(rnn:RNN_numpy, # A ReLU network
                           points:np.ndarray, # States (K, N)
                           u:np.ndarray, # Constant input (n_inputs,)
@@ -210,13 +210,13 @@ def relu_neighbour_states(rnn:RNN_numpy, # A ReLU network
     D = np.concatenate(patterns).astype(np.float64)
     return solve_batched(np.eye(N) - D[:, :, None] * rnn.W_rec, D * b)
 
-# %% ../nbs/04_dynamics.ipynb #14ef0756
+# %% ../nbs/04_dynamics.ipynb #848efefd
 def _odd_symmetric(rnn:RNN_numpy, u:np.ndarray) -> bool:
     "Whether F(-x) = -F(x) under the input u: an odd activation and no constant drive."
     z = np.linspace(-3, 3, 13)
     return bool(np.allclose(rnn.activation.numpy(-z), -rnn.activation.numpy(z)) and not np.any(rnn.W_inp @ u + rnn.bias_rec))
 
-# %% ../nbs/04_dynamics.ipynb #3c07c70d
+# %% ../nbs/04_dynamics.ipynb #9d0cec4d
 _STEPS = 0.5 ** np.arange(10)   # line-search step lengths, longest first
 
 def _line_search(rnn, X, F, r, dX, u):
@@ -284,7 +284,7 @@ def newton_roots(rnn:RNN_numpy, # The network
         X,r = np.concatenate([X, roots[new]]),np.concatenate([r, r_roots[new]])
     return X,r
 
-# %% ../nbs/04_dynamics.ipynb #07088623
+# %% ../nbs/04_dynamics.ipynb #231343c8
 def slow_points(rnn:RNN_numpy, # The network
                 starts:np.ndarray, # Initial states (M, N)
                 u:np.ndarray, # Constant input (n_inputs,)
@@ -311,7 +311,7 @@ def slow_points(rnn:RNN_numpy, # The network
     keep = q < fun_tol
     return X[keep],np.sqrt(2 * q[keep])
 
-# %% ../nbs/04_dynamics.ipynb #4965f0b4
+# %% ../nbs/04_dynamics.ipynb #74e911f5
 def scipy_fixed_points(rnn:RNN_numpy, # The network
                        u:np.ndarray, # Constant input (n_inputs,)
                        mode:str='exact', # 'exact' (fsolve) or 'approx' (Powell on |RHS|^2)
@@ -337,7 +337,7 @@ def scipy_fixed_points(rnn:RNN_numpy, # The network
         if ok and all(np.linalg.norm(x - p) >= diff_cutoff for p in found): found.append(x); misses = 0
     return np.array(found).reshape(-1, rnn.N),n_starts
 
-# %% ../nbs/04_dynamics.ipynb #eef3fc8d
+# %% ../nbs/04_dynamics.ipynb #84775654
 class DynamicSystemAnalyzer:
     "Fixed points and slow points of an `RNN_numpy` under constant inputs: search, classification, analytics and plots."
     def __init__(self, rnn_numpy:RNN_numpy):
@@ -349,7 +349,7 @@ class DynamicSystemAnalyzer:
         "The input given as `input_vector` or, as in the original pipeline, `Input`."
         return check_input_vector(self.RNN, input_vector if Input is None else Input)
 
-# %% ../nbs/04_dynamics.ipynb #a9fec76c
+# %% ../nbs/04_dynamics.ipynb #3ac3d85e
 def get_fixed_points(self:DynamicSystemAnalyzer,
                      input_vector=None, # Constant input (n_inputs,)
                      mode:str='exact', # 'exact': roots of the RHS; 'approx': slow points with q = |RHS|^2/2 < fun_tol
@@ -385,7 +385,7 @@ def get_fixed_points(self:DynamicSystemAnalyzer,
     return self._store(u, points, mode, eig_cutoff)
 DynamicSystemAnalyzer.get_fixed_points = get_fixed_points
 
-# %% ../nbs/04_dynamics.ipynb #a1c06d5e
+# %% ../nbs/04_dynamics.ipynb #9c8c97f0
 def _search(self:DynamicSystemAnalyzer, u, starts, mode, patience, fun_tol, stop_length, sigma_init_guess, diff_cutoff, tol,
             max_iter, max_rounds, rng):
     "The distinct points (K, N) found from `starts` and from up to `max_rounds` exploration rounds."
@@ -442,7 +442,7 @@ def _store(self:DynamicSystemAnalyzer, u, points, mode, eig_cutoff):
 DynamicSystemAnalyzer._search,DynamicSystemAnalyzer._check_states = _search,_check_states
 DynamicSystemAnalyzer._warm_starts,DynamicSystemAnalyzer._store = _warm_starts,_store
 
-# %% ../nbs/04_dynamics.ipynb #73c14d1e
+# %% ../nbs/04_dynamics.ipynb #8805c06c
 def _principal_vectors(J):
     "Sorted eigenvalues and the unit left and right eigenvectors of the first, sign fixed."
     E,VL,VR = eig(J, left=True, right=True)
@@ -466,7 +466,7 @@ def compute_point_analytics(self:DynamicSystemAnalyzer,
     return dict(fun_val=float(F @ F), jacobian=J, eigenvalues=E, left_eigenvector=l, right_eigenvector=r)
 DynamicSystemAnalyzer.compute_point_analytics = compute_point_analytics
 
-# %% ../nbs/04_dynamics.ipynb #25e0a48b
+# %% ../nbs/04_dynamics.ipynb #ab81803d
 def sample_states(self:DynamicSystemAnalyzer,
                   input_batch:np.ndarray, # Inputs (n_inputs, n_steps, batch), e.g. a task's batch
                   n_states:int=256, # Number of states drawn
@@ -482,7 +482,7 @@ def sample_states(self:DynamicSystemAnalyzer,
     return drawn + noise * rng.standard_normal(drawn.shape)
 DynamicSystemAnalyzer.sample_states = sample_states
 
-# %% ../nbs/04_dynamics.ipynb #1ebddb7d
+# %% ../nbs/04_dynamics.ipynb #325a7d71
 _MARKERS = dict(stable_fps=('o', 'stable'), unstable_fps=('X', 'unstable'), marginally_stable_fps=('^', 'marginal'))
 
 def _projection(points, trajectories, n_dim):
@@ -527,7 +527,7 @@ def plot_fixed_points(self:DynamicSystemAnalyzer,
     return fig
 DynamicSystemAnalyzer.plot_fixed_points = plot_fixed_points
 
-# %% ../nbs/04_dynamics.ipynb #a8470739
+# %% ../nbs/04_dynamics.ipynb #967be498
 def enumerate_relu_fixed_points(rnn:RNN_numpy, # A ReLU network, small (N <= 16 or so: 2^N linear systems)
                                 input_vector): # Constant input (n_inputs,)
     "All fixed points of a ReLU network, by solving the linear system of every activation pattern: (K, N)."

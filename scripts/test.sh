@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export MPLBACKEND=Agg
+# Notebooks and tests run two at a time on two cores: one BLAS/OpenMP thread each avoids oversubscription.
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 bash scripts/setup.sh
 # The browser tests drive Debian's Chromium (sudo only where we are not root, as on GitHub's runners).
