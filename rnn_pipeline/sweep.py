@@ -8,7 +8,7 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/sweep.html.md"""
 __all__ = ['JOB_FILE', 'load_sweep', 'base_config', 'sweep_jobs', 'run_job', 'save_job_record', 'job_record', 'run_sweep',
            'results_table', 'add_sweep_parser']
 
-# %% ../nbs/08_sweep.ipynb #5c14458a
+# %% ../nbs/08_sweep.ipynb #4a1fa37f
 import itertools
 import json
 import re
@@ -21,11 +21,11 @@ import pandas as pd
 from distributed import Client, LocalCluster, as_completed
 from tqdm.auto import tqdm
 
-from .cli import CLIError, train
+from .cli import CLIError, _number, train
 from .saver import DataSaver, default_config, load_config, read_data
 from .tasks import TASKS
 
-# %% ../nbs/08_sweep.ipynb #0a7effe7
+# %% ../nbs/08_sweep.ipynb #b99c0b58
 def _require(ok:bool, name:str, value, allowed:str):
     "Raise a `ValueError` naming `name`, its `value` and what is `allowed` unless `ok`."
     if not ok: raise ValueError(f"{name}={value!r} is invalid: {allowed}.")
@@ -51,7 +51,7 @@ def base_config(base) -> dict: # A task name, a config dict or the path of a con
     if isinstance(base, str) and base in TASKS: return default_config(base)
     return load_config(base)
 
-# %% ../nbs/08_sweep.ipynb #4190cdaa
+# %% ../nbs/08_sweep.ipynb #fe01fd2b
 def _name_part(key, value) -> str:
     "`key=value` with the characters a file name should not hold replaced."
     return re.sub(r'[^A-Za-z0-9_.=+-]', '_', f'{key}={value}')
@@ -66,7 +66,7 @@ def sweep_jobs(sweep) -> list: # A sweep (`load_sweep`)
     return [dict(name='_'.join([_name_part(k, v) for k,v in o.items()] + [f'seed{s}']), overrides=o, seed=s)
             for o,s in itertools.product(overrides, seeds)]
 
-# %% ../nbs/08_sweep.ipynb #e76fddf9
+# %% ../nbs/08_sweep.ipynb #fde077bd
 JOB_FILE = 'job.json'
 
 def _job_record(job, status, start, **fields) -> dict:
@@ -105,7 +105,7 @@ def job_record(job_folder) -> dict:
     path = Path(job_folder) / JOB_FILE
     return read_data(path) if path.is_file() else None
 
-# %% ../nbs/08_sweep.ipynb #c69f6390
+# %% ../nbs/08_sweep.ipynb #1af15e0c
 def _start_local_client(n_workers:int):
     "A client of a new LocalCluster: `n_workers` processes (one per core if `None`) of one thread each."
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -131,7 +131,7 @@ def _collect(futures:dict, folder:Path, progress:bool) -> list:
             records.append(record)
     return records
 
-# %% ../nbs/08_sweep.ipynb #663059b6
+# %% ../nbs/08_sweep.ipynb #e2e61b0e
 def run_sweep(sweep, # A sweep dict or JSON file (`load_sweep`)
               out, # The sweep's folder: run folders, records and the results table go there
               client:Client=None, # A Dask client; a new LocalCluster on this machine if `None`
@@ -171,7 +171,7 @@ def results_table(folder, jobs:list=None) -> pd.DataFrame:
     table.to_csv(folder / 'results.csv', index=False)
     return table
 
-# %% ../nbs/08_sweep.ipynb #af316f32
+# %% ../nbs/08_sweep.ipynb #a1b9b174
 def _run_sweep_command(args):
     "Run `rnn-pipeline sweep` and print the results table."
     out = args.out or Path('sweeps') / Path(args.sweep).stem
@@ -187,7 +187,7 @@ def add_sweep_parser(subparsers):
         description="Run the jobs of SWEEP (a JSON file with base, grid, points and seeds) on a Dask LocalCluster, each into its "
                     "own run folder, skipping the jobs finished before, and print the table of results.")
     p.add_argument('sweep', type=Path, metavar='SWEEP', help='the sweep file (JSON)')
-    p.add_argument('--workers', type=int, default=None, help='worker processes, one core each (default: one per core)')
+    p.add_argument('--workers', type=_number(int, 0), default=None, help='worker processes, one core each (default: one per core)')
     p.add_argument('--out', type=Path, help="the sweep's folder (default: sweeps/SWEEP-NAME)")
     p.add_argument('--retry-failed', action='store_true', help='run again the jobs that failed before')
     p.add_argument('--no-progress', dest='progress', action='store_false', help='no progress bar')

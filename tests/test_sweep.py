@@ -72,3 +72,5 @@ def test_sweep_command(tmp_path):
     bad = run_cli('sweep', 'bad.json', cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.strip().count('\n') == 0 and 'seeds=0' in bad.stderr
     assert run_cli('sweep', 'missing.json', cwd=tmp_path).returncode == 2
+    zero = run_cli('sweep', 'sizes.json', '--workers', '0', cwd=tmp_path)
+    assert zero.returncode == 2 and 'integer > 0' in zero.stderr
