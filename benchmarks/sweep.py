@@ -1,20 +1,20 @@
 """Four identical short trainings run one after another, then as a sweep on two Dask workers: wall times and ratio.
 
 Each training is the 3-bit flip-flop's recorded example settings cut to a fixed number of iterations, with its
-analysis, on one torch thread. On a 2-core machine the sweep should take about half the time (ratio close to 2),
-less the cluster's start-up.
-Run: python benchmarks/sweep.py [--max-iter 100]
+analysis, on one thread (torch and NumPy's BLAS). On a 2-core machine the sweep should take about half the time
+(ratio close to 2), less the cluster's start-up, which is timed apart.
+Run: python benchmarks/sweep.py [--max-iter 300]
 """
 import argparse, tempfile, time
 from pathlib import Path
 
 from rnn_pipeline.cli import train
 from rnn_pipeline.saver import default_config
-from rnn_pipeline.sweep import run_sweep
+from rnn_pipeline.sweep import _start_local_client, run_sweep
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--max-iter', type=int, default=100)
+    parser.add_argument('--max-iter', type=int, default=300)
     args = parser.parse_args()
     config = {**default_config('NBitFlipFlop'), 'max_iter': args.max_iter, 'score_target': None}
     with tempfile.TemporaryDirectory() as out:
@@ -22,8 +22,16 @@ if __name__ == '__main__':
         for seed in range(4): train({**config, 'seed': seed}, out=Path(out) / 'sequential', progress=False, threads=1)
         sequential = time.perf_counter() - start
         start = time.perf_counter()
-        table = run_sweep(dict(base=config, seeds=4), Path(out) / 'sweep', n_workers=2, progress=False)
+        client = _start_local_client(2)
+        started = time.perf_counter()
+        try:
+            table = run_sweep(dict(base=config, seeds=4), Path(out) / 'sweep', client=client, progress=False)
+            jobs = time.perf_counter() - started
+        finally: client.close(); client.cluster.close()
         swept = time.perf_counter() - start
     assert list(table.status) == ['done'] * 4, table
-    print(f"4 trainings of {args.max_iter} iterations: one after another {sequential:.1f} s, "
-          f"as a sweep on 2 workers {swept:.1f} s (cluster start-up included): ratio {sequential / swept:.2f}")
+    print(f"4 trainings of {args.max_iter} iterations: one after another {sequential:.1f} s; as a sweep on 2 workers "
+          f"{swept:.1f} s, of which {swept - jobs:.1f} s starting and stopping the cluster")
+    print(f"ratio {sequential / swept:.2f} (start-up included), {sequential / jobs:.2f} (the jobs alone)")
+    print(f"time per job: {sequential / 4:.1f} s one after another, {table.time_s.mean():.1f} s in the sweep "
+          f"({', '.join(f'{t:.1f}' for t in table.time_s)})")

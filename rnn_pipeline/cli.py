@@ -7,10 +7,10 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/cli.html.md"""
 # %% auto #0
 __all__ = ['BEHAVIOURS', 'CLIError', 'demo', 'add_demo_parser', 'validation_scores', 'analyzer_for', 'behaviour_analysis',
            'relevant_inputs', 'fixed_point_analysis', 'training_record', 'training_figure', 'analyze_network',
-           'torch_threads', 'train', 'analyze', 'summary', 'ArgumentParser', 'add_train_parser', 'add_analyze_parser',
+           'compute_threads', 'train', 'analyze', 'summary', 'ArgumentParser', 'add_train_parser', 'add_analyze_parser',
            'build_parser', 'main']
 
-# %% ../nbs/06_cli.ipynb #fe71a4e4
+# %% ../nbs/06_cli.ipynb #e41338e2
 import argparse
 import sys
 import time
@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from threadpoolctl import threadpool_limits
 
 from .dynamics import POINT_TYPES, DynamicSystemAnalyzer
 from .performance import (AnalyzerCDDM, AnalyzerDMTS, AnalyzerMemoryAntiAngle, AnalyzerMemoryAntiNumber,
@@ -32,7 +33,7 @@ from .tasks import (TASKS, Task, TaskCDDM, TaskMemoryAntiAngle, TaskMemoryAntiNu
                                 task_from_config)
 from .trainer import Trainer
 
-# %% ../nbs/06_cli.ipynb #819ab51e
+# %% ../nbs/06_cli.ipynb #d0f01dea
 class CLIError(Exception):
     "An error that stops a subcommand with a one-line message and exit code 2."
 
@@ -41,7 +42,7 @@ def _check_free(paths:list): # Files about to be written
     for p in paths:
         if p.exists(): raise CLIError(f"{p} already exists; choose another --out folder")
 
-# %% ../nbs/06_cli.ipynb #e95f7d8a
+# %% ../nbs/06_cli.ipynb #899aa24a
 def _one_trial(task):
     "Inputs, targets and condition of one trial drawn at random from `task`."
     inputs,targets,conditions = task.get_batch(shuffle=True)
@@ -54,7 +55,7 @@ def _save_trial_figure(task, path:Path):
     plot_trial(inputs, targets, task.mask, condition, axes=fig.subplots(2, 1, sharex=True))
     with open(path, 'xb') as f: fig.savefig(f, format='png')
 
-# %% ../nbs/06_cli.ipynb #cbac6688
+# %% ../nbs/06_cli.ipynb #61c1c7dc
 def demo(out='runs/demo', # Folder for the figures; created if missing
          seed:int=0): # Seed of every task's random generator
     "Save a figure of one trial of each task in `TASKS` into `out`; returns the files written."
@@ -65,7 +66,7 @@ def demo(out='runs/demo', # Folder for the figures; created if missing
     for cls,path in zip(TASKS.values(), paths): _save_trial_figure(cls(seed=seed), path)
     return paths
 
-# %% ../nbs/06_cli.ipynb #49f4db0c
+# %% ../nbs/06_cli.ipynb #edb1a46f
 def _run_demo(args):
     "Run `rnn-pipeline demo` and print the files it wrote."
     for path in demo(args.out, args.seed): print(path)
@@ -78,7 +79,7 @@ def add_demo_parser(subparsers):
     p.add_argument('--seed', type=int, default=0, help='seed of the tasks\' random generators (default: %(default)s)')
     p.set_defaults(run=_run_demo)
 
-# %% ../nbs/06_cli.ipynb #6d49d7f7
+# %% ../nbs/06_cli.ipynb #f44e95b2
 def validation_scores(rnn:RNN_numpy, # The network
                       task:Task, # The task the batch comes from
                       inputs:np.ndarray, targets:np.ndarray, # A batch of the task
@@ -89,7 +90,7 @@ def validation_scores(rnn:RNN_numpy, # The network
                 score_with_noise=task.score(rnn.run(inputs, **noise)[1], targets), criterion=task.criterion,
                 higher_is_better=task.higher_is_better, passes=task.passes(score), n_trials=inputs.shape[-1])
 
-# %% ../nbs/06_cli.ipynb #a311da30
+# %% ../nbs/06_cli.ipynb #f86c9975
 def _cddm_behaviour(analyzer, noise):
     data = analyzer.calc_psychometric_data(**noise)
     return dict(psychometric_data=data, slope_ratios=analyzer.slope_ratios()),analyzer.plot_psychometric_data(),'psychometric.png'
@@ -117,7 +118,7 @@ def behaviour_analysis(rnn:RNN_numpy, task:Task, noise:dict):
     analyzer = analyzer_for(rnn, task)
     return BEHAVIOURS[type(analyzer)](analyzer, noise)
 
-# %% ../nbs/06_cli.ipynb #8635b5e3
+# %% ../nbs/06_cli.ipynb #3dced293
 def relevant_inputs(task:Task) -> dict:
     "The constant inputs whose fixed points explain how `task` is done, by label."
     if isinstance(task, TaskCDDM):
@@ -141,7 +142,7 @@ def fixed_point_analysis(rnn:RNN_numpy, # The network
     projection = '3D' if isinstance(task, TaskNBitFlipFlop) and task.n_outputs >= 3 else '2D'
     return summary,arrays,dsa.plot_fixed_points(projection, trajectories=trajectories)
 
-# %% ../nbs/06_cli.ipynb #c026a397
+# %% ../nbs/06_cli.ipynb #353aba61
 def training_record(trainer:Trainer) -> dict:
     "Loss histories, validation scores and times of a finished training, as plain numbers."
     n,ttc = len(trainer.train_losses),trainer.time_to_score()
@@ -167,7 +168,7 @@ def training_figure(training:dict) -> Figure:
     fig.suptitle(f"{training['iterations']} iterations in {training['train_time_s']:.1f} s (stopped: {training['stop_reason']})")
     return fig
 
-# %% ../nbs/06_cli.ipynb #83f8db8d
+# %% ../nbs/06_cli.ipynb #a5c0abe4
 def _save_figure(saver:DataSaver, fig, filename:str):
     "Save `fig` with `saver` and close it."
     saver.save_figure(fig, filename)
@@ -197,30 +198,31 @@ def analyze_network(rnn:RNN_numpy, # The trained network
     saver.save_data(results, 'analysis.json')
     return results
 
-# %% ../nbs/06_cli.ipynb #93eea9bf
+# %% ../nbs/06_cli.ipynb #ffdee563
 @contextmanager
-def torch_threads(n:int=None): # Number of threads; unchanged if `None`
-    "Run the block with `n` torch threads, then restore the previous number."
+def compute_threads(n:int=None): # Number of threads; unchanged if `None`
+    "Run the block with `n` threads in torch and in NumPy's BLAS, then restore the previous numbers."
     before = torch.get_num_threads()
     if n: torch.set_num_threads(n)
-    try: yield
+    try:
+        with threadpool_limits(limits=n): yield
     finally: torch.set_num_threads(before)
 
 def train(config:dict, # A config (`default_config`, `load_config`); a missing seed is drawn and recorded
           out=None, # Parent of the new run folder; the config's `data_folder` if it exists, else `runs`
           name:str=None, # Name of the run folder; TASK-DATE-TIME-seedSEED (numbered if taken) if `None`
           progress:bool=True, # Show the progress bar
-          threads:int=None, # Torch threads; torch's default if `None`
+          threads:int=None, # Threads of torch and NumPy's BLAS; their defaults if `None`
           device=None) -> Path: # Torch device; CUDA when available if `None`
     "Train the network `config` describes and analyse it, saving everything in a new run folder; returns the folder."
     config,task,rnn = prepare_run(config, device)
     folder = create_run_folder(runs_parent(config, out), name or run_name(config), numbered=name is None)
-    with torch_threads(threads):
+    with compute_threads(threads):
         trainer = Trainer(rnn, task, progress=progress, **trainer_settings(config))
         trainer.run_training(same_batch=config['same_batch'])
-    params,training = rnn.get_params(),training_record(trainer)
-    saver = save_run(folder, config, params, training)
-    analyze_network(RNN_numpy.from_params(params), config, training, saver, config['seed'])
+        params,training = rnn.get_params(),training_record(trainer)
+        saver = save_run(folder, config, params, training)
+        analyze_network(RNN_numpy.from_params(params), config, training, saver, config['seed'])
     return folder
 
 def analyze(run_folder, # A run folder made by `train`
@@ -234,7 +236,7 @@ def analyze(run_folder, # A run folder made by `train`
     analyze_network(run.rnn_numpy, run.config, run.training, DataSaver(folder), seed)
     return folder
 
-# %% ../nbs/06_cli.ipynb #4a396afa
+# %% ../nbs/06_cli.ipynb #c1487cef
 def summary(folder, # The folder the results are in
             analysis:dict, # Results of `analyze_network`
             training:dict=None) -> str: # The training record
@@ -253,7 +255,7 @@ def summary(folder, # The folder the results are in
     lines.append("files:        " + ' '.join(sorted(p.name for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith('.'))))
     return '\n'.join(lines)
 
-# %% ../nbs/06_cli.ipynb #654594db
+# %% ../nbs/06_cli.ipynb #76529c85
 class ArgumentParser(argparse.ArgumentParser):
     "An `argparse.ArgumentParser` whose errors are one line: the message and where to find help."
     def error(self, message):
@@ -282,7 +284,7 @@ def _folder_name(text:str) -> str:
     if not text or '/' in text or text in ('.', '..'): raise argparse.ArgumentTypeError(f"invalid value {text!r}: a folder name without '/' is required")
     return text
 
-# %% ../nbs/06_cli.ipynb #3f8fb39a
+# %% ../nbs/06_cli.ipynb #85bc5fb7
 _OVERRIDES = dict(seed='seed', n_units='N', activation='activation', constrained='constrained', lr='lr', batch_size='batch_size',
                   max_iter='max_iter', score_target='score_target')   # option dest -> config key
 
@@ -323,12 +325,12 @@ def add_train_parser(subparsers):
     o = p.add_argument_group('output and running')
     o.add_argument('--out', type=Path, help="parent folder of the new run folder (default: the config's data_folder if it exists, else runs)")
     o.add_argument('--name', type=_folder_name, help='name of the new run folder (default: TASK-DATE-TIME-seedSEED); an existing one is an error')
-    o.add_argument('--threads', type=_number(int, 0), help="number of torch threads (default: torch's)")
+    o.add_argument('--threads', type=_number(int, 0), help="number of threads of torch and NumPy's BLAS (default: theirs)")
     o.add_argument('--device', help='torch device, such as cpu or cuda (default: cuda when available)')
     o.add_argument('--no-progress', dest='progress', action='store_false', help='do not show the progress bar')
     p.set_defaults(run=_run_train)
 
-# %% ../nbs/06_cli.ipynb #82928b89
+# %% ../nbs/06_cli.ipynb #4e31b25e
 def _run_analyze(args):
     "Run `rnn-pipeline analyze` and print the summary of the analysis."
     if not is_run_folder(args.run_folder): raise CLIError(f"{args.run_folder} is not a run folder: it needs config.json and params.npz")
@@ -346,7 +348,7 @@ def add_analyze_parser(subparsers):
     p.add_argument('--seed', type=_number(int, 0, strict=False), help="seed of the analysis' trials and noise (default: the run's, which repeats its saved analysis)")
     p.set_defaults(run=_run_analyze)
 
-# %% ../nbs/06_cli.ipynb #e5361b96
+# %% ../nbs/06_cli.ipynb #1c9e1ab8
 def build_parser() -> argparse.ArgumentParser:
     "The parser of the `rnn-pipeline` command with all its subcommands."
     parser = ArgumentParser(prog='rnn-pipeline', description='Train continuous-time RNNs on behavioural tasks and analyse their dynamics.')
@@ -358,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_parser(subparsers)
     return parser
 
-# %% ../nbs/06_cli.ipynb #779e5bc5
+# %% ../nbs/06_cli.ipynb #8ef9ab67
 def main(argv:list=None) -> int: # Arguments without the program name; `sys.argv[1:]` when `None`
     "Run the `rnn-pipeline` command with `argv`; returns its exit code."
     try: args = build_parser().parse_args(argv)
