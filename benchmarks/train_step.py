@@ -1,19 +1,24 @@
 """Milliseconds per training step (forward, backward, Adam) of a CTRNN, implementation by implementation.
 
 Batch 256, 300 steps, relu, noise on. Every variant draws its noise, runs the time loop, projects the outputs,
-takes a masked-MSE-plus-rate loss, backpropagates and takes an Adam step:
-- `fast`: what `RNN_pytorch.forward` runs (`CTRNNFunction`, a hand-written backward through time);
+takes an MSE-plus-rate loss (the mean squared output error plus 0.01 x the mean squared state), backpropagates and
+takes an Adam step, as the Trainer does:
+- `fast`: what the Trainer runs, `RNN_pytorch.forward(..., with_rate=True)` (`CTRNNFunction`, a hand-written
+  backward through time, which returns the outputs and the mean squared state with the states);
 - `eager`: a plain autograd loop (input projection for all steps first, states kept in a list, one Linear call
   per step);
 - `script`: the same loop compiled by TorchScript;
 - `original`: the original pipeline's loop (the state history grown by torch.cat at every step).
 - `compile` (only with --compile): the eager loop under torch.compile, which takes minutes to compile per shape.
-Variants are timed in turn, round after round, so that a change in the machine's load hits them alike.
+Each variant is timed in a fresh process, as one training runs: in a shared process the large buffers of one variant
+change how the C allocator serves the next one (the eager loop's step time doubled after the fast path's, from page
+faults).
 The recurrent GFLOP/s counts the recurrent products only (forward, backward and weight gradient: 3 x 2 B N^2
 flops per step); the ceiling is the best GFLOP/s of one large float32 matrix product on this machine.
 Run: python benchmarks/train_step.py [--sizes 50 100 250] [--rounds 7] [--threads 1 2] [--compile]
 """
-import argparse, statistics, time
+import argparse, multiprocessing, statistics, time
+from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
@@ -50,26 +55,40 @@ def scripted_loop(drive: torch.Tensor, x: torch.Tensor, W_rec: torch.Tensor, alp
         x = x + alpha * (-x + torch.relu(x @ W_rec.t() + d)); xs.append(x)
     return torch.stack(xs)
 
-def states_fns(rnn, with_compile=False):
-    "Functions (T, B, n_inputs) inputs -> (T, B, N) noisy states, one per implementation."
+def with_outputs_and_rate(rnn, loop):
+    "A (T, B, n_inputs) -> (outputs, mean squared state) function from a (T, B, n_inputs) -> (T, B, N) states one."
+    def run(u):
+        states = loop(u)
+        return states @ rnn.W_out.T, states.pow(2).mean()
+    return run
+
+def fast(rnn):
+    "(T, B, n_inputs) inputs -> (outputs, mean squared state) from `RNN_pytorch.forward`, as the Trainer calls it."
+    def run(u):
+        _, outputs, rate = rnn(u.permute(2, 0, 1), with_rate=True)
+        return outputs.permute(1, 2, 0), rate
+    return run
+
+def loss_fns(rnn, with_compile=False):
+    "Functions (T, B, n_inputs) inputs -> (outputs, mean squared state) from noisy runs, one per implementation."
     def drive(u):
         noise = torch.randn(T, B, rnn.N, generator=rnn.generator).mul_(noise_scale(rnn.sigma_rec, rnn.alpha))
         return input_drive(u, rnn.W_inp, rnn.bias_rec, 0., noise)
     eager, original = EagerLoop(rnn), OriginalLoop(rnn)
-    compiled = {'compile': lambda u, loop=torch.compile(EagerLoop(rnn)): loop(drive(u))} if with_compile else {}
-    return compiled | {'fast': lambda u: rnn(u.permute(2, 0, 1))[0].permute(1, 2, 0),
-            'eager': lambda u: eager(drive(u)),
-            'script': lambda u: scripted_loop(drive(u), rnn.y_init.expand(B, -1), rnn.W_rec, rnn.alpha),
-            'original': lambda u: original(drive(u))}
+    loops = {'eager': lambda u: eager(drive(u)),
+             'script': lambda u: scripted_loop(drive(u), rnn.y_init.expand(B, -1), rnn.W_rec, rnn.alpha),
+             'original': lambda u: original(drive(u))}
+    if with_compile: loops['compile'] = lambda u, loop=torch.compile(EagerLoop(rnn)): loop(drive(u))
+    return {'fast': fast(rnn)} | {name: with_outputs_and_rate(rnn, loop) for name, loop in loops.items()}
 
-def make_step(rnn, states_fn):
-    "One training step with the time loop `states_fn`."
+def make_step(rnn, run):
+    "One training step with `run`, a function of `loss_fns`."
     opt = torch.optim.Adam(rnn.parameters(), lr=1e-4)
     g = torch.Generator().manual_seed(0)
     u, target = torch.rand(T, B, N_IN, generator=g), torch.rand(T, B, N_OUT, generator=g)
     def step():
-        states = states_fn(u)
-        loss = ((states @ rnn.W_out.T - target) ** 2).mean() + 0.01 * states.pow(2).mean()
+        outputs, rate = run(u)
+        loss = ((outputs - target) ** 2).mean() + 0.01 * rate
         opt.zero_grad(); loss.backward(); opt.step()
     return step
 
@@ -82,15 +101,20 @@ def matmul_ceiling_gflops(n=1024, repeats=10):
     a, b = torch.rand(n, n), torch.rand(n, n)
     return 2 * n**3 / (min(timed(lambda: a @ b) for _ in range(repeats)) * 1e-3) / 1e9
 
-def benchmark(N, rounds, with_compile=False):
-    "Median ms per step of each implementation for N units, timed round-robin."
+def time_variant(name, N, threads, rounds):
+    "Median ms per step of the variant `name` for N units, timed in this process."
+    torch.set_num_threads(threads)
     rnn = RNN_pytorch(N, 'relu', input_size=N_IN, output_size=N_OUT, seed=0, device='cpu', sigma_inp=0.)
-    steps = {name: make_step(rnn, fn) for name, fn in states_fns(rnn, with_compile).items()}
-    for step in steps.values(): step()
-    times = {name: [] for name in steps}
-    for _ in range(rounds):
-        for name, step in steps.items(): times[name].append(timed(step))
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    step = make_step(rnn, loss_fns(rnn, with_compile=name == 'compile')[name])
+    step()
+    return statistics.median(timed(step) for _ in range(rounds))
+
+def benchmark(N, threads, rounds, with_compile=False):
+    "Median ms per step of each implementation for N units, each in a fresh process (as one training would run)."
+    names = ['fast', 'eager', 'script', 'original'] + (['compile'] if with_compile else [])
+    spawn = multiprocessing.get_context('spawn')
+    with ProcessPoolExecutor(1, mp_context=spawn, max_tasks_per_child=1) as pool:
+        return {name: pool.submit(time_variant, name, N, threads, rounds).result() for name in names}
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -106,7 +130,7 @@ if __name__ == '__main__':
         print(f"\n{threads} thread(s): matmul ceiling {ceiling:.1f} GFLOP/s")
         print(f"{'N':>5} {'variant':>9} {'ms/step':>9} {'GFLOP/s':>9} {'% ceiling':>10} {'vs eager':>9} {'vs original':>12}")
         for N in args.sizes:
-            times = benchmark(N, args.rounds, args.compile)
+            times = benchmark(N, threads, args.rounds, args.compile)
             for name, ms in times.items():
                 gflops = 3 * 2 * B * N**2 * T / (ms * 1e-3) / 1e9
                 print(f"{N:>5} {name:>9} {ms:>9.1f} {gflops:>9.2f} {100 * gflops / ceiling:>9.1f}% "

@@ -9,7 +9,7 @@ __all__ = ['ACTIVATIONS', 'input_drive', 'euler_step', 'noise_scale', 'Activatio
            'check_inputs', 'dale_signs', 'init_weights', 'CTRNNFunction', 'RNN_pytorch', 'enforce_constraints',
            'forward', 'get_params', 'set_params', 'RNN_numpy', 'rhs', 'rhs_jac', 'run']
 
-# %% ../nbs/01_rnn.ipynb #4823c82a
+# %% ../nbs/01_rnn.ipynb #35b2fbcd
 from dataclasses import dataclass
 from typing import Callable
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# %% ../nbs/01_rnn.ipynb #1063b907
+# %% ../nbs/01_rnn.ipynb #871a016d
 def input_drive(u, # Inputs (T, B, n_inputs)
                 W_inp, # Input weights (N, n_inputs)
                 bias, # Recurrent bias (N,)
@@ -38,7 +38,7 @@ def noise_scale(sigma:float, alpha:float) -> float:
     "Standard deviation of the per-step noise that gives a dt-independent noise level `sigma`."
     return np.sqrt(2 / alpha) * sigma
 
-# %% ../nbs/01_rnn.ipynb #591b806b
+# %% ../nbs/01_rnn.ipynb #16b25ccc
 @dataclass(frozen=True)
 class Activation:
     "An activation function in its NumPy and torch forms, with its derivatives."
@@ -61,7 +61,7 @@ ACTIVATIONS = {a.name: a for a in [
                lambda z: z.copy_(F.softplus(z)), lambda r: r.neg_().expm1_().neg_()),
 ]}
 
-# %% ../nbs/01_rnn.ipynb #94319b56
+# %% ../nbs/01_rnn.ipynb #1c9adfe9
 _KNOWN_CALLABLES = {np.tanh: 'tanh', torch.tanh: 'tanh', torch.relu: 'relu', F.relu: 'relu', torch.sigmoid: 'sigmoid',
                     F.sigmoid: 'sigmoid', F.softplus: 'softplus'}
 
@@ -80,7 +80,7 @@ def get_activation(activation) -> Activation:
     if callable(activation): return ACTIVATIONS[_KNOWN_CALLABLES[activation]] if activation in _KNOWN_CALLABLES else _custom_activation(activation)
     raise ValueError(f"activation={activation!r} is invalid: use one of {sorted(ACTIVATIONS)} or a callable.")
 
-# %% ../nbs/01_rnn.ipynb #67c1d080
+# %% ../nbs/01_rnn.ipynb #1de0f088
 def _require(ok:bool, name:str, value, allowed:str):
     "Raise a `ValueError` naming `name`, its `value` and what is `allowed` unless `ok`."
     if not ok: raise ValueError(f"{name}={value!r} is invalid: {allowed}.")
@@ -99,7 +99,7 @@ def check_inputs(u, n_inputs:int):
     finite = bool(torch.isfinite(u).all()) if torch.is_tensor(u) else bool(np.isfinite(u).all())
     _require(finite, 'inputs', 'NaN or inf', "inputs must be finite")
 
-# %% ../nbs/01_rnn.ipynb #683394f8
+# %% ../nbs/01_rnn.ipynb #da295cb9
 def dale_signs(N:int, exc_fraction:float) -> np.ndarray:
     "+1 for the first round(exc_fraction * N) (excitatory) units, -1 for the rest."
     _require(0 <= exc_fraction <= 1, 'exc_fraction', exc_fraction, "a fraction in [0, 1] is required")
@@ -125,7 +125,7 @@ def init_weights(N:int, n_inputs:int, n_outputs:int, # Sizes
     if radius > 0: W_rec = W_rec * spectral_rad / radius
     return W_rec,W_inp,W_out
 
-# %% ../nbs/01_rnn.ipynb #159ec139
+# %% ../nbs/01_rnn.ipynb #6c3e0912
 class CTRNNFunction(torch.autograd.Function):
     "The Euler-discretised CTRNN over all time steps as one autograd node with a hand-written backward."
     @staticmethod
@@ -140,7 +140,7 @@ class CTRNNFunction(torch.autograd.Function):
                 noise_std:float, # Per-step standard deviation of the recurrent noise
                 generator:torch.Generator, # Source of the recurrent noise
                 consume:bool=True): # Let the backward pass overwrite its saved buffer (it can then run only once)
-        "States x_1..x_T (T, B, N) and outputs (T, B, n_outputs)."
+        "States x_1..x_T (T, B, N), outputs (T, B, n_outputs) and the mean squared state (the rate penalty)."
         T,B,_ = u1.shape
         N = W_rec.shape[0]
         Z = u1.new_empty(T, B, N)
@@ -155,21 +155,21 @@ class CTRNNFunction(torch.autograd.Function):
         ctx.save_for_backward(X, u1, W_rec, W_out)
         ctx.R,ctx.alpha,ctx.activation,ctx.consume = Z,alpha,activation,consume
         ctx.set_materialize_grads(False)
-        return X[1:],X[1:] @ W_out.t()
+        states = X[1:]
+        return states,states @ W_out.t(),states.reshape(-1).dot(states.reshape(-1)) / states.numel()
 
     @staticmethod
-    def backward(ctx, grad_states, grad_outputs):
+    def backward(ctx, grad_states, grad_outputs, grad_rate):
         if not hasattr(ctx, 'R'): raise RuntimeError("CTRNNFunction's backward can run only once per forward pass.")
         X,u1,W_rec,W_out = ctx.saved_tensors
         dZ,alpha = ctx.activation.grad_from_output_(ctx.R if ctx.consume else ctx.R.clone()),ctx.alpha
         if ctx.consume: del ctx.R
         T,B,N = dZ.shape
-        g = _state_gradients(grad_states, grad_outputs, W_out, dZ)
-        g,dzs = g.unbind(0),dZ.unbind(0)
-        G,tmp = g[T - 1].clone(),torch.empty_like(X[0])
+        arriving,dzs = _arriving_gradient(grad_states, grad_outputs, grad_rate, X, W_out),dZ.unbind(0)
+        G,tmp = arriving(T - 1, torch.empty_like(X[0])),torch.empty_like(X[0])
         for t in range(T - 1, 0, -1):
             dzs[t].mul_(G)
-            torch.add(g[t - 1], G, alpha=1 - alpha, out=tmp)
+            arriving(t - 1, tmp).add_(G, alpha=1 - alpha)
             torch.addmm(tmp, dzs[t], W_rec, alpha=alpha, out=G)
         dzs[0].mul_(G)
         grad_x0 = torch.addmm(G, dzs[0], W_rec, beta=1 - alpha, alpha=alpha)
@@ -179,15 +179,19 @@ class CTRNNFunction(torch.autograd.Function):
         grad_u1 = (dZ @ (alpha * W_inp1)) if ctx.needs_input_grad[0] else None
         return grad_u1,grad_x0,grad_W_rec,grad_W_inp1,grad_W_out,None,None,None,None,None
 
-def _state_gradients(grad_states, grad_outputs, W_out, like):
-    "The gradient arriving at each state from the states themselves and through the outputs: (T, B, N)."
-    if grad_outputs is None: return torch.zeros_like(like) if grad_states is None else grad_states
-    T,B,n_out = grad_outputs.shape
-    through_outputs = grad_outputs.reshape(T * B, n_out)
-    if grad_states is None: return (through_outputs @ W_out).view(like.shape)
-    return torch.addmm(grad_states.reshape(T * B, -1), through_outputs, W_out).view(like.shape)
+def _arriving_gradient(grad_states, grad_outputs, grad_rate, X, W_out):
+    "A function (t, out) -> the gradient arriving at state x_{t+1} (B, N) through the outputs, the mean squared rate and directly."
+    rate_weight = 0. if grad_rate is None else 2 * grad_rate.item() / X[1:].numel()
+    xs = X.unbind(0)[1:]
+    through_outputs = None if grad_outputs is None else grad_outputs.unbind(0)
+    direct = None if grad_states is None else grad_states.unbind(0)
+    def arriving(t, out):
+        if through_outputs is None: torch.mul(xs[t], rate_weight, out=out)
+        else: torch.addmm(xs[t], through_outputs[t], W_out, beta=rate_weight, out=out)
+        return out if direct is None else out.add_(direct[t])
+    return arriving
 
-# %% ../nbs/01_rnn.ipynb #b9e5841c
+# %% ../nbs/01_rnn.ipynb #8d20d6ff
 class RNN_pytorch(torch.nn.Module):
     "A continuous-time RNN in PyTorch, trained by backpropagation through time."
     def __init__(self,
@@ -241,7 +245,7 @@ class RNN_pytorch(torch.nn.Module):
     @property
     def alpha(self): return self.dt / self.tau
 
-# %% ../nbs/01_rnn.ipynb #6f4b3a76
+# %% ../nbs/01_rnn.ipynb #34e59a96
 @torch.no_grad()
 def enforce_constraints(self:RNN_pytorch):
     "Re-impose the connectivity mask, Dale's law and non-negative input and output weights."
@@ -251,22 +255,22 @@ def enforce_constraints(self:RNN_pytorch):
         self.W_inp.clamp_(min=0); self.W_out.clamp_(min=0)
 RNN_pytorch.enforce_constraints = enforce_constraints
 
-# %% ../nbs/01_rnn.ipynb #0e4e503d
+# %% ../nbs/01_rnn.ipynb #6e82a1ef
 def _noise(self:RNN_pytorch, shape, sigma):
     "Scaled Gaussian noise of `shape` from the network's generator, on its device (0 when `sigma` is 0)."
     if sigma == 0: return 0.
     return torch.empty(shape).normal_(0, noise_scale(sigma, self.alpha), generator=self.generator).to(self.device)
 
 def _reference_run(self:RNN_pytorch, u, sigma_rec):
-    "States (T, B, N) and outputs (T, B, n_outputs) from the plain autograd loop over `euler_step`."
+    "States (T, B, N), outputs (T, B, n_outputs) and mean squared rate from the plain autograd loop over `euler_step`."
     drive = input_drive(u, self.W_inp, self.bias_rec, 0., _noise(self, u.shape[:2] + (self.N,), sigma_rec))
     xs,x = [],self.y_init.expand(u.shape[1], self.N)
     for d in drive.unbind(0): x = euler_step(x, self.W_rec, d, self.alpha, self.activation.torch); xs.append(x)
     states = torch.stack(xs)
-    return states,states @ self.W_out.T
+    return states,states @ self.W_out.T,states.pow(2).mean()
 
 def _fast_run(self:RNN_pytorch, u, sigma_rec):
-    "States (T, B, N) and outputs (T, B, n_outputs) from `CTRNNFunction`."
+    "States (T, B, N), outputs (T, B, n_outputs) and mean squared rate from `CTRNNFunction`."
     u1 = torch.cat([u, u.new_ones(u.shape[:2] + (1,))], dim=-1)
     W_inp1 = torch.cat([self.W_inp, self.bias_rec[:, None]], dim=1)
     return CTRNNFunction.apply(u1, self.y_init.expand(u.shape[1], self.N), self.W_rec, W_inp1, self.W_out, self.alpha,
@@ -275,18 +279,19 @@ def _fast_run(self:RNN_pytorch, u, sigma_rec):
 def forward(self:RNN_pytorch,
             u, # Inputs (n_inputs, n_steps, batch), a tensor or an array
             w_noise:bool=True, # Add the recurrent and input noise
-            reference:bool=False): # Use the plain autograd loop instead of the fast path
-    "States (N, n_steps, batch) and outputs (n_outputs, n_steps, batch) for the inputs `u`."
+            reference:bool=False, # Use the plain autograd loop instead of the fast path
+            with_rate:bool=False): # Also return the mean squared state (the rate penalty of training)
+    "States (N, n_steps, batch) and outputs (n_outputs, n_steps, batch) for the inputs `u`, and the mean squared rate if asked."
     check_inputs(u, self.input_size)
     u = torch.as_tensor(u, dtype=torch.float32, device=self.device).permute(1, 2, 0)   # (T, B, n_inputs)
     if w_noise and self.sigma_inp > 0: u = u + _noise(self, u.shape, self.sigma_inp)
     sigma_rec = self.sigma_rec if w_noise else 0
     use_reference = reference or self.activation.grad_from_output_ is None or self.device.type != 'cpu'
-    states,outputs = (_reference_run if use_reference else _fast_run)(self, u, sigma_rec)
-    return states.permute(2, 0, 1),outputs.permute(2, 0, 1)
+    states,outputs,rate = (_reference_run if use_reference else _fast_run)(self, u, sigma_rec)
+    return (states.permute(2, 0, 1),outputs.permute(2, 0, 1)) + ((rate,) if with_rate else ())
 RNN_pytorch.forward = forward
 
-# %% ../nbs/01_rnn.ipynb #fb12c8d3
+# %% ../nbs/01_rnn.ipynb #bc35ad72
 def get_params(self:RNN_pytorch) -> dict:
     "The network's parameters and settings as plain NumPy arrays and numbers."
     arrays = {k: getattr(self, k).detach().cpu().numpy().astype(np.float64)
@@ -305,7 +310,7 @@ def set_params(self:RNN_pytorch, params:dict):
         target.copy_(value)
 RNN_pytorch.get_params,RNN_pytorch.set_params = get_params,set_params
 
-# %% ../nbs/01_rnn.ipynb #ee7c5a38
+# %% ../nbs/01_rnn.ipynb #71484207
 class RNN_numpy:
     "A continuous-time RNN in NumPy, for analysis: right-hand side, Jacobian and simulation."
     def __init__(self,
@@ -341,7 +346,7 @@ class RNN_numpy:
     @property
     def n_outputs(self): return self.W_out.shape[0]
 
-# %% ../nbs/01_rnn.ipynb #f1a62c6a
+# %% ../nbs/01_rnn.ipynb #9de8fb8f
 def _preactivation(self:RNN_numpy, x, u):
     "W_rec x + W_inp u + b for states x (..., N) and inputs u (..., n_inputs)."
     return x @ self.W_rec.T + np.asarray(u, dtype=np.float64) @ self.W_inp.T + self.bias_rec

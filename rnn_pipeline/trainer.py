@@ -7,7 +7,7 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/trainer.html.md"""
 # %% auto #0
 __all__ = ['masked_mse', 'orthogonality_penalty', 'Trainer', 'train_step', 'eval_step', 'run_training', 'time_to_score']
 
-# %% ../nbs/02_trainer.ipynb #10aed8c7
+# %% ../nbs/02_trainer.ipynb #1c10d921
 import copy
 import logging
 import time
@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from .rnn import RNN_pytorch, RNN_numpy
 from .tasks import Task
 
-# %% ../nbs/02_trainer.ipynb #56322331
+# %% ../nbs/02_trainer.ipynb #efbcf9c2
 def masked_mse(outputs:torch.Tensor, # Outputs (n_outputs, n_steps, B)
                targets:torch.Tensor, # Targets, same shape
                mask): # Scored time steps
@@ -34,7 +34,7 @@ def orthogonality_penalty(W_inp:torch.Tensor, W_out:torch.Tensor) -> torch.Tenso
     overlaps = directions.t() @ directions
     return (overlaps - torch.diag(torch.diag(overlaps))).norm()
 
-# %% ../nbs/02_trainer.ipynb #45168fe4
+# %% ../nbs/02_trainer.ipynb #cc1f48d2
 class Trainer:
     "Train an `RNN_pytorch` on a `Task` by backpropagation through time."
     def __init__(self,
@@ -63,14 +63,14 @@ class Trainer:
         "Arrays as float32 tensors on the network's device."
         return [torch.as_tensor(a, dtype=torch.float32, device=self.RNN.device) for a in arrays]
 
-# %% ../nbs/02_trainer.ipynb #bff3f2fe
+# %% ../nbs/02_trainer.ipynb #2012b562
 def _loss(self:Trainer, input_batch, target_batch, mask, w_noise):
     "Total loss (attached), per-trial losses and outputs of one batch."
     u,y = self._tensors(input_batch, target_batch)
-    states,outputs = self.RNN(u, w_noise=w_noise)
+    _,outputs,rate = self.RNN(u, w_noise=w_noise, with_rate=True)
     per_trial = masked_mse(outputs, y, mask)
     task_loss = per_trial.mean() if self.criterion is None else self.criterion(outputs[:, mask], y[:, mask])
-    loss = task_loss + self.lambda_orth * orthogonality_penalty(self.RNN.W_inp, self.RNN.W_out) + self.lambda_r * states.pow(2).mean()
+    loss = task_loss + self.lambda_orth * orthogonality_penalty(self.RNN.W_inp, self.RNN.W_out) + self.lambda_r * rate
     return loss,per_trial,outputs
 
 def train_step(self:Trainer,
@@ -87,7 +87,7 @@ def eval_step(self:Trainer, input_batch, target_batch, train_mask=None) -> float
     return _loss(self, input_batch, target_batch, self.Task.mask if train_mask is None else train_mask, False)[0].item()
 Trainer.train_step,Trainer.eval_step = train_step,eval_step
 
-# %% ../nbs/02_trainer.ipynb #db5b62f9
+# %% ../nbs/02_trainer.ipynb #60247a69
 def _validate(self:Trainer, val_batch, mask):
     "Validation loss and behavioural score of the noiseless network on the held-out batch."
     with torch.no_grad():
