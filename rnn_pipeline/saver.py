@@ -10,7 +10,7 @@ __all__ = ['FORMATS', 'CONFIG_DEFAULTS', 'TRAINER_KEYS', 'RUN_FILES', 'atomic_wr
            'with_seed', 'build_network', 'trainer_settings', 'prepare_run', 'run_name', 'runs_parent',
            'create_run_folder', 'save_run', 'is_run_folder', 'Run', 'load_run']
 
-# %% ../nbs/05_saver.ipynb #7154b54f
+# %% ../nbs/05_saver.ipynb #831fb68b
 from dataclasses import dataclass
 from pathlib import Path
 import copy
@@ -27,7 +27,7 @@ from .examples import EXAMPLE_CONFIGS
 from .rnn import RNN_pytorch, RNN_numpy
 from .tasks import TASKS, Task, _require, task_from_config, task_name_of
 
-# %% ../nbs/05_saver.ipynb #2ed242ef
+# %% ../nbs/05_saver.ipynb #98076ce4
 def atomic_write(path, # The file to write
                  write, # Called with a binary file object; writes the contents
                  overwrite:bool=False) -> Path: # Replace `path` if it exists
@@ -46,7 +46,7 @@ def atomic_write(path, # The file to write
         raise
     return path
 
-# %% ../nbs/05_saver.ipynb #ea5ce9c6
+# %% ../nbs/05_saver.ipynb #49c04b25
 def _json_default(obj):
     "NumPy arrays and scalars and paths as JSON values; a `TypeError` for anything else."
     if isinstance(obj, np.ndarray): return obj.tolist()
@@ -78,7 +78,7 @@ def _format(path):
     _require(suffix in FORMATS, 'filename', str(path), f"the extension must be one of {', '.join(FORMATS)}")
     return FORMATS[suffix]
 
-# %% ../nbs/05_saver.ipynb #5187cb61
+# %% ../nbs/05_saver.ipynb #e61bc879
 def write_data(data, # What to save: JSON-able (NumPy included) for .json, a dict of arrays for .npz, anything for .pkl
                path, # The file; its extension chooses the format
                overwrite:bool=False) -> Path: # Replace `path` if it exists
@@ -95,7 +95,7 @@ def read_data(path, # A .json, .npz or .pkl file
                  "pass trusted=True only for a file you made or trust")
     return read(path)
 
-# %% ../nbs/05_saver.ipynb #6a343434
+# %% ../nbs/05_saver.ipynb #201d0ba6
 class DataSaver:
     "A folder of results: data by extension (.json, .npz, .pkl) and PNG figures, written atomically and never overwritten by accident."
     def __init__(self, data_folder): # The folder; created with its parents if missing, never emptied
@@ -128,7 +128,7 @@ class DataSaver:
         "Load `filename` from the folder; a pickle only with `trusted=True`, because unpickling can run arbitrary code."
         return read_data(self.data_folder/filename, trusted)
 
-# %% ../nbs/05_saver.ipynb #78ad8b66
+# %% ../nbs/05_saver.ipynb #4b59d9b6
 def save_params(saver:DataSaver, # Where to save
                 params:dict, # A parameter dict, as `RNN_pytorch.get_params()` returns
                 filename='params.npz', # An .npz file name
@@ -141,7 +141,7 @@ def load_params(path, # An .npz written by `save_params`, or the original pipeli
     "A parameter dict from an npz of `save_params` or, with `trusted=True`, from an original pipeline's pickle."
     return {k: v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v for k,v in read_data(path, trusted).items()}
 
-# %% ../nbs/05_saver.ipynb #6acfff7e
+# %% ../nbs/05_saver.ipynb #3919b29c
 def networks_from_params(params:dict, # A parameter dict, as `load_params` returns
                          seed=None, # Seed of the torch network's noise generator
                          device=None): # Torch device; CUDA when available if `None`
@@ -153,7 +153,7 @@ def networks_from_params(params:dict, # A parameter dict, as `load_params` retur
     rnn_torch.set_params(params)
     return RNN_numpy.from_params(params),rnn_torch
 
-# %% ../nbs/05_saver.ipynb #afb97b44
+# %% ../nbs/05_saver.ipynb #6d188c24
 CONFIG_DEFAULTS = dict(
     task=None, seed=None,                                                      # task name (or `tag`: 'CDDM_relu'); seed of every draw
     n_steps=None, num_inputs=None, num_outputs=None, task_params={}, mask=None, # the task; `None`: the task's default
@@ -168,7 +168,7 @@ TRAINER_KEYS = ('max_iter', 'tol', 'lr', 'weight_decay', 'lambda_orth', 'lambda_
 class ConfigError(ValueError):
     "A config that cannot be read or does not describe a valid run."
 
-# %% ../nbs/05_saver.ipynb #ad6a40e5
+# %% ../nbs/05_saver.ipynb #673d21d6
 def load_config(config) -> dict: # A config dict, or the path of a JSON config file
     "A complete config: missing keys take `CONFIG_DEFAULTS`, unknown keys are kept, `task` is set (from `tag` in old configs)."
     if not isinstance(config, dict):
@@ -187,7 +187,7 @@ def default_config(task:str) -> dict: # A task name, one of `TASKS`
     return load_config(dict(task=task, seed=0, task_params=example['task_params'], N=example['N'], activation=example['activation'],
                             constrained=example['constrained'], **example['train']))
 
-# %% ../nbs/05_saver.ipynb #4213a045
+# %% ../nbs/05_saver.ipynb #36bdab99
 def with_seed(config:dict, # A complete config
               seed:int=None) -> dict: # Overrides the config's seed
     "`config` with an integer seed: `seed` if given, else the config's, else a fresh one from the OS's entropy."
@@ -196,7 +196,7 @@ def with_seed(config:dict, # A complete config
     _require(isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0, 'seed', seed, "an integer >= 0 is required")
     return {**config, 'seed': int(seed)}
 
-# %% ../nbs/05_saver.ipynb #cfc8a34f
+# %% ../nbs/05_saver.ipynb #e95590ad
 def build_network(config:dict, # A complete config
                   task:Task, # The task, for the numbers of inputs and outputs
                   device=None) -> RNN_pytorch: # Torch device; CUDA when available if `None`
@@ -222,7 +222,7 @@ def prepare_run(config:dict, # A complete config (`load_config`, `default_config
               'task_params': {**config['task_params'], **task.task_params}, 'mask': task.mask}
     return json.loads(json.dumps(config, default=_json_default)),task,rnn   # as its JSON file will hold it
 
-# %% ../nbs/05_saver.ipynb #4e0b35d8
+# %% ../nbs/05_saver.ipynb #fe2501f0
 def run_name(config:dict) -> str:
     "The default name of a run folder: TASK-DATE-TIME-seedSEED."
     return f"{config['task']}-{time.strftime('%Y%m%d-%H%M%S')}-seed{config['seed']}"
@@ -247,7 +247,7 @@ def create_run_folder(parent, # Parent folder; created if missing
         except FileExistsError:
             if not numbered: raise FileExistsError(f"{folder} already exists: a run folder is never reused; choose another name") from None
 
-# %% ../nbs/05_saver.ipynb #a3333624
+# %% ../nbs/05_saver.ipynb #574058f9
 RUN_FILES = dict(config='config.json', params='params.npz', training='training.json', analysis='analysis.json')
 
 def save_run(folder, # The run folder
@@ -265,7 +265,7 @@ def is_run_folder(folder) -> bool:
     "Whether `folder` holds a saved run (a config and parameters)."
     return all((Path(folder)/RUN_FILES[k]).is_file() for k in ('config', 'params'))
 
-# %% ../nbs/05_saver.ipynb #1391e274
+# %% ../nbs/05_saver.ipynb #03f5704d
 @dataclass
 class Run:
     "A saved run, reloaded."

@@ -9,7 +9,7 @@ __all__ = ['CDDM_COHERENCES', 'TASKS', 'Task', 'choice_accuracy', 'TaskCDDM', 'T
            'TaskMemoryAntiNumber', 'angle_difference', 'TaskMemoryAntiAngle', 'task_name_of', 'task_from_config',
            'shade_unscored', 'plot_trial', 'condition_label']
 
-# %% ../nbs/00_tasks.ipynb #95619c8a
+# %% ../nbs/00_tasks.ipynb #07179fb9
 from itertools import product
 from pathlib import Path
 import json
@@ -17,7 +17,7 @@ import json
 import numpy as np
 import matplotlib.pyplot as plt
 
-# %% ../nbs/00_tasks.ipynb #3d794560
+# %% ../nbs/00_tasks.ipynb #646e60fb
 def _require(ok:bool, # Condition that must hold
              name:str, # Name of the offending parameter
              value, # Its value
@@ -35,7 +35,7 @@ def _check_epoch(params:dict, # Task parameters
     _require(t_on < t_off, off, t_off, f"it must be after {on}={t_on}")
     _require(t_off <= n_steps, off, t_off, f"the epoch must end within the trial (n_steps={n_steps})")
 
-# %% ../nbs/00_tasks.ipynb #e97f3ae0
+# %% ../nbs/00_tasks.ipynb #96264a19
 def _epoch(n_steps:int, # Trial length
            on:int, # First step of the epoch
            off:int): # Step after the last step of the epoch
@@ -43,7 +43,7 @@ def _epoch(n_steps:int, # Trial length
     t = np.arange(n_steps)
     return (t >= on) & (t < off)
 
-# %% ../nbs/00_tasks.ipynb #d96e681f
+# %% ../nbs/00_tasks.ipynb #fe36c78e
 class Task:
     "A behavioural task: trials of `n_steps` steps with `n_inputs` input and `n_outputs` output channels."
     default_params = {}    # task parameters and their defaults
@@ -133,7 +133,7 @@ class Task:
     def __repr__(self):
         return f"{type(self).__name__}(n_steps={self.n_steps}, n_inputs={self.n_inputs}, n_outputs={self.n_outputs}, task_params={self.task_params})"
 
-# %% ../nbs/00_tasks.ipynb #5caf819b
+# %% ../nbs/00_tasks.ipynb #3fcdf057
 def choice_accuracy(outputs:np.ndarray, # Outputs (2, n_steps, B)
                     targets:np.ndarray, # Targets (2, n_steps, B)
                     steps): # Decision-period time steps
@@ -143,7 +143,7 @@ def choice_accuracy(outputs:np.ndarray, # Outputs (2, n_steps, B)
     scored = wanted != 0
     return float((chosen[scored] == wanted[scored]).mean()) if scored.any() else float('nan')
 
-# %% ../nbs/00_tasks.ipynb #81e076c6
+# %% ../nbs/00_tasks.ipynb #71951053
 CDDM_COHERENCES = [0.0] + [s * 0.8 / 2**k for k in range(6) for s in (1, -1)]
 
 class TaskCDDM(Task):
@@ -196,7 +196,7 @@ class TaskCDDM(Task):
         "Fraction of correct choices over the trials with a non-zero relevant coherence."
         return choice_accuracy(outputs, targets, slice(self.task_params['dec_on'], self.task_params['dec_off']))
 
-# %% ../nbs/00_tasks.ipynb #83084912
+# %% ../nbs/00_tasks.ipynb #61db23c7
 class TaskDMTS(Task):
     "Delayed match to sample: after a delay, report whether the test stimulus is on the sample's channel."
     default_params = dict(stim_on_sample=15, stim_off_sample=45, stim_on_match=60, stim_off_match=90, dec_on=90, dec_off=120)
@@ -240,7 +240,7 @@ class TaskDMTS(Task):
         "Fraction of correct match / non-match choices."
         return choice_accuracy(outputs, targets, slice(self.task_params['dec_on'], self.task_params['dec_off']))
 
-# %% ../nbs/00_tasks.ipynb #f906d779
+# %% ../nbs/00_tasks.ipynb #be90221e
 class TaskNBitFlipFlop(Task):
     "N-bit flip-flop (Sussillo & Barak 2013): each output holds the sign of the last pulse on its input."
     default_params = dict(mu=6, n_flip_steps=10, initial_pulse=True)
@@ -309,7 +309,7 @@ class TaskNBitFlipFlop(Task):
         scored = (targets != 0) & steps[None, :, None]
         return float((np.sign(outputs[scored]) == targets[scored]).mean())
 
-# %% ../nbs/00_tasks.ipynb #16acecc8
+# %% ../nbs/00_tasks.ipynb #10040290
 class _TaskMemoryAnti(Task):
     "Remember a stimulus shown at a random time and report its opposite when cued."
     default_params = dict(stim_on_range=(0, 140), stim_duration=10, recall_on=160, recall_off=320, response_delay=20)
@@ -362,7 +362,7 @@ class _TaskMemoryAnti(Task):
         steps = self.mask[(self.mask >= p['recall_on']) & (self.mask < p['recall_off'])]
         return signals[:, steps].mean(1)
 
-# %% ../nbs/00_tasks.ipynb #101fd198
+# %% ../nbs/00_tasks.ipynb #adf368a1
 class TaskMemoryAntiNumber(_TaskMemoryAnti):
     "Remember a number in [-2, 2] and report its negative when cued."
     n_stim,stim_key,score_name,criterion = 1,'number','R2',0.95
@@ -373,7 +373,7 @@ class TaskMemoryAntiNumber(_TaskMemoryAnti):
         recalled,wanted = self._recalled(outputs)[0],self._recalled(targets)[0]
         return float(1 - ((recalled - wanted)**2).sum() / ((wanted - wanted.mean())**2).sum())
 
-# %% ../nbs/00_tasks.ipynb #e36c2782
+# %% ../nbs/00_tasks.ipynb #0d7e2219
 def angle_difference(a, b):
     "Signed difference `a - b` of angles in radians, wrapped to [-pi, pi)."
     return (np.asarray(a) - np.asarray(b) + np.pi) % (2 * np.pi) - np.pi
@@ -389,7 +389,7 @@ class TaskMemoryAntiAngle(_TaskMemoryAnti):
         errors = angle_difference(np.arctan2(recalled[1], recalled[0]), np.arctan2(wanted[1], wanted[0]))
         return float(np.degrees(np.abs(errors)).mean())
 
-# %% ../nbs/00_tasks.ipynb #46056fbe
+# %% ../nbs/00_tasks.ipynb #031f8ed6
 TASKS = dict(CDDM=TaskCDDM, DMTS=TaskDMTS, NBitFlipFlop=TaskNBitFlipFlop,
              MemoryAntiNumber=TaskMemoryAntiNumber, MemoryAntiAngle=TaskMemoryAntiAngle)
 
@@ -408,7 +408,7 @@ def task_from_config(config, # A config dict, or the path of a JSON config file
     return cls(**{k: v for k,v in sizes.items() if v is not None}, task_params=config.get('task_params'),
                mask=config.get('mask'), seed=seed)
 
-# %% ../nbs/00_tasks.ipynb #8947c4e5
+# %% ../nbs/00_tasks.ipynb #2a1e8551
 def shade_unscored(ax, # Axes to draw on
                    mask, # Scored time steps
                    n_steps:int): # Trial length

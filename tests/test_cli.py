@@ -12,7 +12,7 @@ from rnn_pipeline.tasks import TASKS
 
 SCRIPT = Path(sys.executable).parent/'rnn-pipeline'
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
-SEED_CONFIGS = sorted((Path(__file__).resolve().parents[2]/'shared'/'seed-configs').glob('*.json'))
+SEED_CONFIGS = sorted((Path(__file__).resolve().parents[1]/'seed-configs').glob('*.json'))
 QUICK = ['--max-iter', '3', '--batch-size', '8', '--threads', '1', '--no-progress']   # a few iterations of a small batch
 RUN_FILES = {'analysis.json', 'config.json', 'fixed_points.npz', 'fixed_points.png', 'losses.png', 'params.npz', 'training.json',
              'trials.png'}

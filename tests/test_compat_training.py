@@ -9,7 +9,7 @@ from rnn_pipeline.rnn import RNN_numpy, RNN_pytorch
 from rnn_pipeline.tasks import TaskNBitFlipFlop, TaskCDDM
 from rnn_pipeline.trainer import Trainer
 
-SEED_CONFIGS = Path(__file__).resolve().parents[2] / 'shared' / 'seed-configs'
+SEED_CONFIGS = Path(__file__).resolve().parents[1] / 'seed-configs'
 
 def original_style_run(config, task, max_iter):
     "The original pipeline's training script, keyword for keyword, on a shortened run."

@@ -10,7 +10,7 @@ from rnn_pipeline.rnn import RNN_numpy, RNN_pytorch
 from rnn_pipeline.tasks import TaskCDDM
 
 matplotlib.use('Agg')
-SEED_CONFIG = Path(__file__).resolve().parents[2]/'shared'/'seed-configs'/'train_config_CDDM_relu.json'
+SEED_CONFIG = Path(__file__).resolve().parents[1]/'seed-configs'/'train_config_CDDM_relu.json'
 
 
 def original_style_network(config: dict) -> RNN_numpy:

@@ -17,7 +17,7 @@ from rnn_pipeline.saver import (ConfigError, DataSaver, default_config, load_con
                                 with_seed)
 from rnn_pipeline.trainer import Trainer
 
-SEED_CONFIGS = sorted((Path(__file__).resolve().parents[2]/'shared'/'seed-configs').glob('*.json'))
+SEED_CONFIGS = sorted((Path(__file__).resolve().parents[1]/'seed-configs').glob('*.json'))
 
 
 def test_every_format_round_trips(tmp_path):
@@ -130,6 +130,9 @@ def test_an_original_pipeline_params_pickle_loads_into_rnn_numpy(tmp_path):
     expected = RNN_numpy(30, 1, 10, params['W_inp'], params['W_rec'], params['W_out']).run(inputs)[1]
     assert np.array_equal(rnn.run(inputs)[1], expected)
 
+
+def test_the_five_seed_configs_are_in_the_repository():
+    assert [p.stem.split('_')[2] for p in SEED_CONFIGS] == ['CDDM', 'DMTS', 'MemoryAntiAngle', 'MemoryAntiNumber', 'NBitFlipFlop']
 
 @pytest.mark.parametrize('path', SEED_CONFIGS, ids=lambda p: p.stem)
 def test_seed_config_loads_with_all_its_keys(path):
