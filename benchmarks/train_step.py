@@ -112,9 +112,11 @@ def time_variant(name, N, threads, rounds):
 def benchmark(N, threads, rounds, with_compile=False):
     "Median ms per step of each implementation for N units, each in a fresh process (as one training would run)."
     names = ['fast', 'eager', 'script', 'original'] + (['compile'] if with_compile else [])
-    spawn = multiprocessing.get_context('spawn')
-    with ProcessPoolExecutor(1, mp_context=spawn, max_tasks_per_child=1) as pool:
-        return {name: pool.submit(time_variant, name, N, threads, rounds).result() for name in names}
+    return {name: in_fresh_process(time_variant, name, N, threads, rounds) for name in names}
+
+def in_fresh_process(fn, *args):
+    "fn(*args), run in a new Python process."
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn')) as pool: return pool.submit(fn, *args).result()
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -9,7 +9,7 @@ __all__ = ['ACTIVATIONS', 'input_drive', 'euler_step', 'noise_scale', 'Activatio
            'check_inputs', 'dale_signs', 'init_weights', 'CTRNNFunction', 'RNN_pytorch', 'enforce_constraints',
            'forward', 'get_params', 'set_params', 'RNN_numpy', 'rhs', 'rhs_jac', 'run']
 
-# %% ../nbs/01_rnn.ipynb #98037c82
+# %% ../nbs/01_rnn.ipynb #58673977
 from dataclasses import dataclass
 from typing import Callable
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# %% ../nbs/01_rnn.ipynb #a74cb5fa
+# %% ../nbs/01_rnn.ipynb #e9954e4f
 def input_drive(u, # Inputs (T, B, n_inputs)
                 W_inp, # Input weights (N, n_inputs)
                 bias, # Recurrent bias (N,)
@@ -38,7 +38,7 @@ def noise_scale(sigma:float, alpha:float) -> float:
     "Standard deviation of the per-step noise that gives a dt-independent noise level `sigma`."
     return np.sqrt(2 / alpha) * sigma
 
-# %% ../nbs/01_rnn.ipynb #c5c4ee07
+# %% ../nbs/01_rnn.ipynb #fe6e14d7
 @dataclass(frozen=True)
 class Activation:
     "An activation function in its NumPy and torch forms, with its derivatives."
@@ -61,7 +61,7 @@ ACTIVATIONS = {a.name: a for a in [
                lambda z: z.copy_(F.softplus(z)), lambda r: r.neg_().expm1_().neg_()),
 ]}
 
-# %% ../nbs/01_rnn.ipynb #f2f27215
+# %% ../nbs/01_rnn.ipynb #ffaf9803
 _KNOWN_CALLABLES = {np.tanh: 'tanh', torch.tanh: 'tanh', torch.relu: 'relu', F.relu: 'relu', torch.sigmoid: 'sigmoid',
                     F.sigmoid: 'sigmoid', F.softplus: 'softplus'}
 
@@ -80,7 +80,7 @@ def get_activation(activation) -> Activation:
     if callable(activation): return ACTIVATIONS[_KNOWN_CALLABLES[activation]] if activation in _KNOWN_CALLABLES else _custom_activation(activation)
     raise ValueError(f"activation={activation!r} is invalid: use one of {sorted(ACTIVATIONS)} or a callable.")
 
-# %% ../nbs/01_rnn.ipynb #9eb83107
+# %% ../nbs/01_rnn.ipynb #99dfb4c4
 def _require(ok:bool, name:str, value, allowed:str):
     "Raise a `ValueError` naming `name`, its `value` and what is `allowed` unless `ok`."
     if not ok: raise ValueError(f"{name}={value!r} is invalid: {allowed}.")
@@ -99,7 +99,7 @@ def check_inputs(u, n_inputs:int):
     finite = bool(torch.isfinite(u).all()) if torch.is_tensor(u) else bool(np.isfinite(u).all())
     _require(finite, 'inputs', 'NaN or inf', "inputs must be finite")
 
-# %% ../nbs/01_rnn.ipynb #d397dc98
+# %% ../nbs/01_rnn.ipynb #dc24ac21
 def dale_signs(N:int, exc_fraction:float) -> np.ndarray:
     "+1 for the first round(exc_fraction * N) (excitatory) units, -1 for the rest."
     _require(0 <= exc_fraction <= 1, 'exc_fraction', exc_fraction, "a fraction in [0, 1] is required")
@@ -125,7 +125,7 @@ def init_weights(N:int, n_inputs:int, n_outputs:int, # Sizes
     if radius > 0: W_rec = W_rec * spectral_rad / radius
     return W_rec,W_inp,W_out
 
-# %% ../nbs/01_rnn.ipynb #70a49603
+# %% ../nbs/01_rnn.ipynb #79b13c07
 class CTRNNFunction(torch.autograd.Function):
     "The Euler-discretised CTRNN over all time steps as one autograd node with a hand-written backward."
     @staticmethod
@@ -152,16 +152,16 @@ class CTRNNFunction(torch.autograd.Function):
         for x,x_next,z in zip(xs[:-1], xs[1:], Z.unbind(0)):
             activation.torch_(z.addmm_(x, W_t))
             torch.lerp(x, z, alpha, out=x_next)
-        ctx.save_for_backward(X, u1, W_rec, W_out)
+        ctx.save_for_backward(X, u1, W_rec, W_inp1, W_out)
         ctx.R,ctx.alpha,ctx.activation,ctx.consume = Z,alpha,activation,consume
         ctx.set_materialize_grads(False)
         states = X[1:]
-        return states,states @ W_out.t(),states.reshape(-1).dot(states.reshape(-1)) / states.numel()
+        return states,states @ W_out.t(),_mean_square(states)
 
     @staticmethod
     def backward(ctx, grad_states, grad_outputs, grad_rate):
         if not hasattr(ctx, 'R'): raise RuntimeError("CTRNNFunction's backward can run only once per forward pass.")
-        X,u1,W_rec,W_out = ctx.saved_tensors
+        X,u1,W_rec,W_inp1,W_out = ctx.saved_tensors
         dZ,alpha = ctx.activation.grad_from_output_(ctx.R if ctx.consume else ctx.R.clone()),ctx.alpha
         if ctx.consume: del ctx.R
         T,B,N = dZ.shape
@@ -179,6 +179,10 @@ class CTRNNFunction(torch.autograd.Function):
         grad_u1 = (dZ @ (alpha * W_inp1)) if ctx.needs_input_grad[0] else None
         return grad_u1,grad_x0,grad_W_rec,grad_W_inp1,grad_W_out,None,None,None,None,None
 
+def _mean_square(states):
+    "The mean of the squared states (T, B, N) in one pass: a dot product per state, added up in float64."
+    return torch.linalg.vecdot(states, states).sum(dtype=torch.float64).div(states.numel()).to(states.dtype)
+
 def _arriving_gradient(grad_states, grad_outputs, grad_rate, X, W_out):
     "A function (t, out) -> the gradient arriving at state x_{t+1} (B, N) through the outputs, the mean squared rate and directly."
     rate_weight = 0. if grad_rate is None else 2 * grad_rate.item() / X[1:].numel()
@@ -186,12 +190,13 @@ def _arriving_gradient(grad_states, grad_outputs, grad_rate, X, W_out):
     through_outputs = None if grad_outputs is None else grad_outputs.unbind(0)
     direct = None if grad_states is None else grad_states.unbind(0)
     def arriving(t, out):
-        if through_outputs is None: torch.mul(xs[t], rate_weight, out=out)
-        else: torch.addmm(xs[t], through_outputs[t], W_out, beta=rate_weight, out=out)
+        if through_outputs is not None: torch.addmm(xs[t], through_outputs[t], W_out, beta=rate_weight, out=out)
+        elif rate_weight: torch.mul(xs[t], rate_weight, out=out)
+        else: out.zero_()
         return out if direct is None else out.add_(direct[t])
     return arriving
 
-# %% ../nbs/01_rnn.ipynb #5504d8f4
+# %% ../nbs/01_rnn.ipynb #5644f2f2
 class RNN_pytorch(torch.nn.Module):
     "A continuous-time RNN in PyTorch, trained by backpropagation through time."
     def __init__(self,
@@ -245,7 +250,7 @@ class RNN_pytorch(torch.nn.Module):
     @property
     def alpha(self): return self.dt / self.tau
 
-# %% ../nbs/01_rnn.ipynb #71b55685
+# %% ../nbs/01_rnn.ipynb #830e584f
 @torch.no_grad()
 def enforce_constraints(self:RNN_pytorch):
     "Re-impose the connectivity mask, Dale's law and non-negative input and output weights."
@@ -255,7 +260,7 @@ def enforce_constraints(self:RNN_pytorch):
         self.W_inp.clamp_(min=0); self.W_out.clamp_(min=0)
 RNN_pytorch.enforce_constraints = enforce_constraints
 
-# %% ../nbs/01_rnn.ipynb #e6a2beb1
+# %% ../nbs/01_rnn.ipynb #4fe774da
 def _noise(self:RNN_pytorch, shape, sigma):
     "Scaled Gaussian noise of `shape` from the network's generator, on its device (0 when `sigma` is 0)."
     if sigma == 0: return 0.
@@ -291,7 +296,7 @@ def forward(self:RNN_pytorch,
     return (states.permute(2, 0, 1),outputs.permute(2, 0, 1)) + ((rate,) if with_rate else ())
 RNN_pytorch.forward = forward
 
-# %% ../nbs/01_rnn.ipynb #d575e897
+# %% ../nbs/01_rnn.ipynb #543d5fa5
 def get_params(self:RNN_pytorch) -> dict:
     "The network's parameters and settings as plain NumPy arrays and numbers."
     arrays = {k: getattr(self, k).detach().cpu().numpy().astype(np.float64)
@@ -310,7 +315,7 @@ def set_params(self:RNN_pytorch, params:dict):
         target.copy_(value)
 RNN_pytorch.get_params,RNN_pytorch.set_params = get_params,set_params
 
-# %% ../nbs/01_rnn.ipynb #0befc7d7
+# %% ../nbs/01_rnn.ipynb #40d4c418
 class RNN_numpy:
     "A continuous-time RNN in NumPy, for analysis: right-hand side, Jacobian and simulation."
     def __init__(self,
@@ -346,7 +351,7 @@ class RNN_numpy:
     @property
     def n_outputs(self): return self.W_out.shape[0]
 
-# %% ../nbs/01_rnn.ipynb #0f22daf8
+# %% ../nbs/01_rnn.ipynb #2d919595
 def _preactivation(self:RNN_numpy, x, u):
     "W_rec x + W_inp u + b for states x (..., N) and inputs u (..., n_inputs)."
     return x @ self.W_rec.T + np.asarray(u, dtype=np.float64) @ self.W_inp.T + self.bias_rec
