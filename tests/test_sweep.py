@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from distributed import Client, LocalCluster
 
-from rnn_pipeline.sweep import WORKER_ENVIRON, _start_local_client, run_sweep
+from rnn_pipeline.sweep import WORKER_CONFIG, WORKER_ENVIRON, _start_local_client, run_sweep
 
 BASE = dict(task='NBitFlipFlop', n_steps=40, num_inputs=1, num_outputs=1, task_params=dict(mu=2, n_flip_steps=5),
             N=8, activation='tanh', constrained=False, max_iter=30, lr=0.02, batch_size=32, eval_every=10)
@@ -22,12 +22,17 @@ def client():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, Client(cluster) as c:
         yield c
 
-def test_own_cluster_workers_get_the_worker_environment():
-    "The LocalCluster that run_sweep starts passes WORKER_ENVIRON (glibc's mmap threshold) to its workers."
+def worker_settings():
+    "The environment variables of WORKER_ENVIRON and the Dask settings of WORKER_CONFIG, as a worker sees them."
+    import dask
+    return {k: os.environ.get(k) for k in WORKER_ENVIRON} | {k: dask.config.get(k) for k in WORKER_CONFIG}
+
+def test_own_cluster_workers_get_the_worker_environment_and_settings():
+    "The LocalCluster that run_sweep starts gives its workers WORKER_ENVIRON (glibc's mmap threshold) and WORKER_CONFIG (no profiler)."
     client = _start_local_client(1)
-    try: environs = client.run(lambda: {k: os.environ.get(k) for k in WORKER_ENVIRON})
+    try: seen = client.run(worker_settings)
     finally: client.close(); client.cluster.close()
-    assert list(environs.values()) == [{k: str(v) for k, v in WORKER_ENVIRON.items()}]
+    assert list(seen.values()) == [{k: str(v) for k, v in WORKER_ENVIRON.items()} | WORKER_CONFIG]
 
 def test_broken_job_is_recorded_and_rerun_trains_nothing(client, tmp_path):
     sweep = dict(base=BASE, points=[dict(N=6), dict(N=10), dict(lr=0.01), dict(activation='elu')], seeds=1)
