@@ -4,7 +4,7 @@ Each training is the 3-bit flip-flop's recorded example settings cut to a fixed 
 analysis, on one thread (torch and NumPy's BLAS). On a 2-core machine the sweep should take about half the time
 (ratio close to 2), less the cluster's start-up, which is timed apart. The trainings one after another run with the C
 allocator's default settings; the workers with Dask's and `rnn_pipeline.sweep.WORKER_ENVIRON` (which gives training
-its speed back under Dask's).
+its speed back under Dask's), without Dask's profiler (`WORKER_CONFIG`).
 Run: python benchmarks/sweep.py [--max-iter 300]
 """
 import argparse, tempfile, time

@@ -9,7 +9,7 @@ __all__ = ['ACTIVATIONS', 'input_drive', 'euler_step', 'noise_scale', 'Activatio
            'check_inputs', 'dale_signs', 'init_weights', 'CTRNNFunction', 'RNN_pytorch', 'enforce_constraints',
            'forward', 'get_params', 'set_params', 'RNN_numpy', 'rhs', 'rhs_jac', 'run']
 
-# %% ../nbs/01_rnn.ipynb #58673977
+# %% ../nbs/01_rnn.ipynb #f240bbd6
 from dataclasses import dataclass
 from typing import Callable
 
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-# %% ../nbs/01_rnn.ipynb #e9954e4f
+# %% ../nbs/01_rnn.ipynb #443c57d2
 def input_drive(u, # Inputs (T, B, n_inputs)
                 W_inp, # Input weights (N, n_inputs)
                 bias, # Recurrent bias (N,)
@@ -38,7 +38,7 @@ def noise_scale(sigma:float, alpha:float) -> float:
     "Standard deviation of the per-step noise that gives a dt-independent noise level `sigma`."
     return np.sqrt(2 / alpha) * sigma
 
-# %% ../nbs/01_rnn.ipynb #fe6e14d7
+# %% ../nbs/01_rnn.ipynb #9b69e974
 @dataclass(frozen=True)
 class Activation:
     "An activation function in its NumPy and torch forms, with its derivatives."
@@ -61,7 +61,7 @@ ACTIVATIONS = {a.name: a for a in [
                lambda z: z.copy_(F.softplus(z)), lambda r: r.neg_().expm1_().neg_()),
 ]}
 
-# %% ../nbs/01_rnn.ipynb #ffaf9803
+# %% ../nbs/01_rnn.ipynb #d7edb8d5
 _KNOWN_CALLABLES = {np.tanh: 'tanh', torch.tanh: 'tanh', torch.relu: 'relu', F.relu: 'relu', torch.sigmoid: 'sigmoid',
                     F.sigmoid: 'sigmoid', F.softplus: 'softplus'}
 
@@ -80,7 +80,7 @@ def get_activation(activation) -> Activation:
     if callable(activation): return ACTIVATIONS[_KNOWN_CALLABLES[activation]] if activation in _KNOWN_CALLABLES else _custom_activation(activation)
     raise ValueError(f"activation={activation!r} is invalid: use one of {sorted(ACTIVATIONS)} or a callable.")
 
-# %% ../nbs/01_rnn.ipynb #99dfb4c4
+# %% ../nbs/01_rnn.ipynb #5e5b614a
 def _require(ok:bool, name:str, value, allowed:str):
     "Raise a `ValueError` naming `name`, its `value` and what is `allowed` unless `ok`."
     if not ok: raise ValueError(f"{name}={value!r} is invalid: {allowed}.")
@@ -99,7 +99,7 @@ def check_inputs(u, n_inputs:int):
     finite = bool(torch.isfinite(u).all()) if torch.is_tensor(u) else bool(np.isfinite(u).all())
     _require(finite, 'inputs', 'NaN or inf', "inputs must be finite")
 
-# %% ../nbs/01_rnn.ipynb #dc24ac21
+# %% ../nbs/01_rnn.ipynb #396c24fe
 def dale_signs(N:int, exc_fraction:float) -> np.ndarray:
     "+1 for the first round(exc_fraction * N) (excitatory) units, -1 for the rest."
     _require(0 <= exc_fraction <= 1, 'exc_fraction', exc_fraction, "a fraction in [0, 1] is required")
@@ -125,7 +125,7 @@ def init_weights(N:int, n_inputs:int, n_outputs:int, # Sizes
     if radius > 0: W_rec = W_rec * spectral_rad / radius
     return W_rec,W_inp,W_out
 
-# %% ../nbs/01_rnn.ipynb #79b13c07
+# %% ../nbs/01_rnn.ipynb #8be1d464
 class CTRNNFunction(torch.autograd.Function):
     "The Euler-discretised CTRNN over all time steps as one autograd node with a hand-written backward."
     @staticmethod
@@ -196,7 +196,7 @@ def _arriving_gradient(grad_states, grad_outputs, grad_rate, X, W_out):
         return out if direct is None else out.add_(direct[t])
     return arriving
 
-# %% ../nbs/01_rnn.ipynb #5644f2f2
+# %% ../nbs/01_rnn.ipynb #ce9af5c8
 class RNN_pytorch(torch.nn.Module):
     "A continuous-time RNN in PyTorch, trained by backpropagation through time."
     def __init__(self,
@@ -250,7 +250,7 @@ class RNN_pytorch(torch.nn.Module):
     @property
     def alpha(self): return self.dt / self.tau
 
-# %% ../nbs/01_rnn.ipynb #830e584f
+# %% ../nbs/01_rnn.ipynb #6f7f9c43
 @torch.no_grad()
 def enforce_constraints(self:RNN_pytorch):
     "Re-impose the connectivity mask, Dale's law and non-negative input and output weights."
@@ -260,7 +260,7 @@ def enforce_constraints(self:RNN_pytorch):
         self.W_inp.clamp_(min=0); self.W_out.clamp_(min=0)
 RNN_pytorch.enforce_constraints = enforce_constraints
 
-# %% ../nbs/01_rnn.ipynb #4fe774da
+# %% ../nbs/01_rnn.ipynb #763d6c2b
 def _noise(self:RNN_pytorch, shape, sigma):
     "Scaled Gaussian noise of `shape` from the network's generator, on its device (0 when `sigma` is 0)."
     if sigma == 0: return 0.
@@ -296,7 +296,7 @@ def forward(self:RNN_pytorch,
     return (states.permute(2, 0, 1),outputs.permute(2, 0, 1)) + ((rate,) if with_rate else ())
 RNN_pytorch.forward = forward
 
-# %% ../nbs/01_rnn.ipynb #543d5fa5
+# %% ../nbs/01_rnn.ipynb #4f015564
 def get_params(self:RNN_pytorch) -> dict:
     "The network's parameters and settings as plain NumPy arrays and numbers."
     arrays = {k: getattr(self, k).detach().cpu().numpy().astype(np.float64)
@@ -315,7 +315,7 @@ def set_params(self:RNN_pytorch, params:dict):
         target.copy_(value)
 RNN_pytorch.get_params,RNN_pytorch.set_params = get_params,set_params
 
-# %% ../nbs/01_rnn.ipynb #40d4c418
+# %% ../nbs/01_rnn.ipynb #54dc0c37
 class RNN_numpy:
     "A continuous-time RNN in NumPy, for analysis: right-hand side, Jacobian and simulation."
     def __init__(self,
@@ -351,7 +351,7 @@ class RNN_numpy:
     @property
     def n_outputs(self): return self.W_out.shape[0]
 
-# %% ../nbs/01_rnn.ipynb #2d919595
+# %% ../nbs/01_rnn.ipynb #09c333e1
 def _preactivation(self:RNN_numpy, x, u):
     "W_rec x + W_inp u + b for states x (..., N) and inputs u (..., n_inputs)."
     return x @ self.W_rec.T + np.asarray(u, dtype=np.float64) @ self.W_inp.T + self.bias_rec
