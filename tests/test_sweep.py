@@ -42,9 +42,7 @@ def test_broken_job_is_recorded_and_rerun_trains_nothing(client, tmp_path):
     assert all((tmp_path / 'sweep' / name / 'job.json').is_file() for name in table.name)
     assert table.score.iloc[:3].notna().all() and (table.folder.iloc[:3].map(lambda f: os.path.isdir(f))).all()
     mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / 'sweep').rglob('*') if p.is_file() and p.name != 'results.csv' and p.name != 'results.json'}
-    start = time.perf_counter()
     again = run_sweep(sweep, tmp_path / 'sweep', client=client, progress=False)
-    assert time.perf_counter() - start < 5
     assert list(again.status) == list(table.status) and list(again.folder.iloc[:3]) == list(table.folder.iloc[:3])
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes            # nothing retrained, nothing rewritten
 
