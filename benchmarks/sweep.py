@@ -10,9 +10,10 @@ Run: python benchmarks/sweep.py [--max-iter 300]
 import argparse, tempfile, time
 from pathlib import Path
 
-from rnn_pipeline.cli import train
-from rnn_pipeline.saver import default_config
-from rnn_pipeline.sweep import _start_local_client, run_sweep
+from rnn_pipeline.config import default_config
+from rnn_pipeline.core import compute_threads
+from rnn_pipeline.runs import analyze, train
+from rnn_pipeline.sweep import start_local_client, run_sweep
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -21,10 +22,11 @@ if __name__ == '__main__':
     config = {**default_config('NBitFlipFlop'), 'max_iter': args.max_iter, 'score_target': None}
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        for seed in range(4): train({**config, 'seed': seed}, out=Path(out) / 'sequential', progress=False, threads=1)
+        with compute_threads(1):
+            for seed in range(4): analyze(train({**config, 'seed': seed}, out=Path(out) / 'sequential', progress=False))
         sequential = time.perf_counter() - start
         start = time.perf_counter()
-        client = _start_local_client(2)
+        client = start_local_client(2)
         started = time.perf_counter()
         try:
             table = run_sweep(dict(base=config, seeds=4), Path(out) / 'sweep', client=client, progress=False)

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from rnn_pipeline.cli import main
+from rnn_pipeline.config import ALIASES
 from rnn_pipeline.tasks import TASKS
 
 SCRIPT = Path(sys.executable).parent/'rnn-pipeline'
@@ -55,13 +56,13 @@ def test_demo_never_overwrites(tmp_path):
     before = snapshot(out)
     result = run_demo(out)
     assert result.returncode == 2
-    assert result.stderr == f"rnn-pipeline: error: {out/'CDDM.png'} already exists; choose another --out folder\n"
+    assert result.stderr == f"rnn-pipeline: error: {out/'CDDM.png'} already exists: choose another folder\n"
     assert snapshot(out) == before
 
 
 def test_bad_arguments_exit_2(tmp_path):
     result = subprocess.run([str(SCRIPT), 'demo', '--seed', 'abc', '--out', str(tmp_path)], capture_output=True, text=True)
-    assert result.returncode == 2 and 'invalid int value' in result.stderr
+    assert result.returncode == 2 and "seed='abc' is invalid" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 
@@ -87,7 +88,7 @@ def test_seed_config_trains_and_is_analysed(tmp_path, config):
     assert {p.name for p in folder.iterdir()} == RUN_FILES | {BEHAVIOUR_FIGURES[task]}
     for png in folder.glob('*.png'): check_png(png)
     changed = {'seed', 'max_iter', 'batch_size', 'task_params'}   # set by the options, or completed with the task's defaults
-    assert {k: saved[k] for k in original if k not in changed} == {k: v for k, v in original.items() if k not in changed}
+    assert {k: saved[ALIASES.get(k, k)] for k in original if k not in changed} == {k: v for k, v in original.items() if k not in changed}
     assert saved['task_params'].items() >= original['task_params'].items()
     assert (saved['max_iter'], saved['batch_size'], saved['task']) == (3, 8, task)
     training = json.loads((folder/'training.json').read_text())
@@ -123,15 +124,18 @@ def test_analyze_repeats_the_saved_analysis_and_nothing_is_overwritten(tmp_path)
 
 BAD_CALLS = [
     (['train'], 'train needs either TASK or --config FILE'),
-    (['train', 'CDDM', '--config', 'c.json'], 'train needs either TASK or --config FILE'),
-    (['train', 'FlipFlop'], "argument TASK: invalid choice: 'FlipFlop'"),
-    (['train', 'CDDM', '--n-units', '-5'], "argument --n-units: invalid value '-5': an integer > 0 is required"),
-    (['train', 'CDDM', '--max-iter', '1.5'], "argument --max-iter: invalid value '1.5': an integer > 0 is required"),
-    (['train', 'CDDM', '--seed', '-1'], "argument --seed: invalid value '-1': an integer >= 0 is required"),
-    (['train', 'CDDM', '--score-target', 'high'], "argument --score-target: invalid value 'high': a number or 'none' is required"),
+    (['train', 'CDDM', '--config', 'c.json'], 'train needs either TASK or --config FILE, not both'),
+    (['train', 'FlipFlop'], "argument TASK: task='FlipFlop' is invalid: known tasks are CDDM"),
+    (['train', 'my_tasks:TaskX'], "argument TASK: task='my_tasks:TaskX' is invalid: it cannot be imported"),
+    (['train', 'CDDM', '--n-units', '-5'], "argument --n-units: N=-5 is invalid: an integer > 0 is required"),
+    (['train', 'CDDM', '--max-iter', '1.5'], "argument --max-iter: max_iter='1.5' is invalid: an integer > 0 is required"),
+    (['train', 'CDDM', '--seed', '-1'], "argument --seed: seed=-1 is invalid: an integer >= 0 or None is required"),
+    (['train', 'CDDM', '--score-target', 'high'], "argument --score-target: score_target='high' is invalid: a finite number or None"),
+    (['train', 'CDDM', '--lamda-r', '0.1'], "unrecognized arguments: --lamda-r"),
     (['train', 'CDDM', '--bogus'], 'unrecognized arguments: --bogus'),
     (['train', '--config', 'missing.json'], 'cannot read the config missing.json'),
-    (['train', '--config', 'bad.json'], "invalid config: activation='step' is unknown"),
+    (['train', '--config', 'bad.json'], "activation='step' is invalid: a string (one of relu"),
+    (['train', '--config', 'typo.json'], "config key 'lamda_r' is unknown (did you mean 'lambda_r'?)"),
     (['analyze', 'nowhere'], 'nowhere is not a run folder'),
     (['analyze'], 'the following arguments are required: RUN_FOLDER'),
 ]
@@ -142,17 +146,18 @@ def test_bad_calls_exit_2_with_one_line(tmp_path, monkeypatch, capsys, argv, mes
     "In-process, through `main`, which the console script calls (so that twelve calls do not start twelve Pythons)."
     monkeypatch.chdir(tmp_path)
     (tmp_path/'bad.json').write_text(json.dumps({'task': 'CDDM', 'activation': 'step'}))
+    (tmp_path/'typo.json').write_text(json.dumps({'task': 'CDDM', 'lamda_r': 0.1}))
     assert main(argv) == 2
     out, err = capsys.readouterr()
     assert len(err.strip().splitlines()) == 1 and message in err, err
     assert out == ''
-    assert sorted(p.name for p in tmp_path.iterdir()) == ['bad.json']
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['bad.json', 'typo.json']
 
 
 def test_the_console_script_exits_2_on_a_bad_train_call(tmp_path):
     result = rnn_pipeline('train', 'CDDM', '--n-units', '0', cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr == ("rnn-pipeline train: error: argument --n-units: invalid value '0': an integer > 0 is required "
+    assert result.stderr == ("rnn-pipeline train: error: argument --n-units: N=0 is invalid: an integer > 0 is required. "
                              "(see 'rnn-pipeline train --help')\n")
     assert list(tmp_path.iterdir()) == []
 

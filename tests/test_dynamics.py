@@ -10,7 +10,7 @@ from rnn_pipeline.rnn import RNN_numpy
 
 
 def random_relu_network(N, seed):
-    "A small random ReLU network that often has several fixed points (as in nbs/04_dynamics.ipynb)."
+    "A small random ReLU network that often has several fixed points (as in nbs/05_dynamics.ipynb)."
     rng = np.random.default_rng(seed)
     W = 1.5 * rng.standard_normal((N, N)) / np.sqrt(N) + rng.uniform(0, 2) * np.eye(N)
     return RNN_numpy(N, 1, 10, rng.standard_normal((N, 2)), W, rng.standard_normal((1, N)), rng.standard_normal(N), activation='relu')

@@ -13,8 +13,9 @@ import torch
 from PIL import Image
 
 from rnn_pipeline.rnn import RNN_numpy
-from rnn_pipeline.saver import (ConfigError, DataSaver, default_config, load_config, load_params, prepare_run, save_run,
-                                with_seed)
+from rnn_pipeline.config import ALIASES, ConfigError, default_config, load_config, with_seed
+from rnn_pipeline.runs import prepare_run
+from rnn_pipeline.saver import DataSaver, load_params, save_run
 from rnn_pipeline.trainer import Trainer
 
 SEED_CONFIGS = sorted((Path(__file__).resolve().parents[1]/'seed-configs').glob('*.json'))
@@ -138,7 +139,7 @@ def test_the_five_seed_configs_are_in_the_repository():
 def test_seed_config_loads_with_all_its_keys(path):
     original = json.loads(path.read_text())
     config = load_config(path)
-    assert {k: config[k] for k in original} == original
+    assert {k: config[ALIASES.get(k, k)] for k in original} == original     # under the code's names: n_inputs, spectral_rad
     full, task, rnn = prepare_run(with_seed(config, 0), device='cpu')
     assert type(task).__name__ == f"Task{original['tag'].split('_')[0]}"
     assert (task.n_steps, task.n_inputs, task.n_outputs, rnn.N) == (original['n_steps'], original['num_inputs'],
@@ -162,7 +163,7 @@ def test_a_bad_config_is_a_config_error(tmp_path):
 RELOAD = textwrap.dedent('''
     import sys
     import numpy as np, torch
-    from rnn_pipeline.saver import load_run
+    from rnn_pipeline.runs import load_run
     torch.set_num_threads(1)
     run = load_run(sys.argv[1], device='cpu')
     inputs = np.load(sys.argv[2])['inputs']

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from distributed import Client, LocalCluster
 
-from rnn_pipeline.sweep import WORKER_CONFIG, WORKER_ENVIRON, _start_local_client, run_sweep
+from rnn_pipeline.sweep import WORKER_CONFIG, WORKER_ENVIRON, start_local_client, run_sweep
 
-BASE = dict(task='NBitFlipFlop', n_steps=40, num_inputs=1, num_outputs=1, task_params=dict(mu=2, n_flip_steps=5),
+BASE = dict(task='NBitFlipFlop', n_steps=40, n_inputs=1, n_outputs=1, task_params=dict(mu=2, n_flip_steps=5),
             N=8, activation='tanh', constrained=False, max_iter=30, lr=0.02, batch_size=32, eval_every=10)
 
 @pytest.fixture(scope='module')
@@ -29,7 +29,7 @@ def worker_settings():
 
 def test_own_cluster_workers_get_the_worker_environment_and_settings():
     "The LocalCluster that run_sweep starts gives its workers WORKER_ENVIRON (glibc's mmap threshold) and WORKER_CONFIG (no profiler)."
-    client = _start_local_client(1)
+    client = start_local_client(1)
     try: seen = client.run(worker_settings)
     finally: client.close(); client.cluster.close()
     assert list(seen.values()) == [{k: str(v) for k, v in WORKER_ENVIRON.items()} | WORKER_CONFIG]
