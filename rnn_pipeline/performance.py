@@ -465,7 +465,7 @@ class AnalyzerMemoryAntiAngle(_AnalyzerMemoryAnti):
         fig.suptitle('MemoryAntiAngle')
         return fig
 
-# %% ../nbs/04_performance.ipynb #5d0e52ce
+# %% ../nbs/04_performance.ipynb #3bbac0b1
 def _subclasses(cls:type):
     "All subclasses of `cls`, at any depth."
     for sub in cls.__subclasses__():
@@ -478,7 +478,7 @@ def analyzer_for(rnn, # The network: an `RNN_numpy`, or anything with its `run` 
     made_for = {cls.task_class: cls for cls in _subclasses(PerformanceAnalyzer) if cls.task_class is not Task}
     return next((made_for[c] for c in type(task).__mro__ if c in made_for), PerformanceAnalyzer)(rnn, task)
 
-# %% ../nbs/04_performance.ipynb #12fc744c
+# %% ../nbs/04_performance.ipynb #7be875fe
 @patch
 def behaviour(self:PerformanceAnalyzer,
               sigma_rec:float=0.03, # Recurrent noise level
@@ -488,7 +488,7 @@ def behaviour(self:PerformanceAnalyzer,
     inputs,targets,_,outputs = self._simulate(None, sigma_rec, sigma_inp, rng_numpy)
     return dict(score_name=self.task.score_name, score=self.task.score(outputs, targets)),None,None
 
-# %% ../nbs/04_performance.ipynb #dbd56039
+# %% ../nbs/04_performance.ipynb #56749855
 @patch
 def behaviour(self:AnalyzerCDDM, sigma_rec=0.03, sigma_inp=0.03, rng_numpy=None):
     "Psychometric data and curves, with the ratios of relevant to irrelevant slopes."

@@ -134,7 +134,7 @@ BAD_CALLS = [
     (['train', 'CDDM', '--lamda-r', '0.1'], "unrecognized arguments: --lamda-r"),
     (['train', 'CDDM', '--bogus'], 'unrecognized arguments: --bogus'),
     (['train', '--config', 'missing.json'], 'cannot read the config missing.json'),
-    (['train', '--config', 'bad.json'], "activation='step' is invalid: a string (one of relu"),
+    (['train', '--config', 'bad.json'], "activation='step' is invalid: a string among relu"),
     (['train', '--config', 'typo.json'], "config key 'lamda_r' is unknown (did you mean 'lambda_r'?)"),
     (['analyze', 'nowhere'], 'nowhere is not a run folder'),
     (['analyze'], 'the following arguments are required: RUN_FOLDER'),
