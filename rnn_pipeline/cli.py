@@ -16,9 +16,9 @@ from pathlib import Path
 
 from .config import CONFIG, ConfigError, default_config, load_config, option_name, parse_setting
 from .core import compute_threads
-from .runs import analyze, demo, load_run, reanalyze, summary, train
+from .runs import analyze, demo, load_run, reanalyze, resume, summary, train
 from .saver import is_run_folder, read_data
-from .sweep import run_sweep
+from .sweep import run_sweep, slurm_client
 from .tasks import TASKS, task_class
 
 # %% ../nbs/11_cli.ipynb #6d3adba4
@@ -84,11 +84,21 @@ def _train_config(args) -> dict:
         raise CLIError("train needs either TASK or --config FILE, not both (see 'rnn-pipeline train --help')")
     return load_config(default_config(args.task) if args.config is None else args.config, **config_overrides(args))
 
-def _run_train(args):
-    "Run `rnn-pipeline train` and print the summary of the run."
-    config = _train_config(args)
+def _resumed(args):
+    "The run that `rnn-pipeline train --resume RUN_FOLDER` continues, trained."
+    if args.task is not None or args.config is not None or config_overrides(args) or args.name or args.out:
+        raise CLIError("train --resume RUN_FOLDER takes the run's own config: no TASK, --config, --out, --name or settings")
+    return resume(args.resume, progress=args.progress, device=args.device)
+
+def _run_train(args) -> int:
+    "Run `rnn-pipeline train` and print the summary of the run; exit code 3 if the training was interrupted."
     with compute_threads(args.threads):
-        run = train(config, out=args.out, name=args.name, progress=args.progress, device=args.device)
+        if args.resume: run = _resumed(args)
+        else: run = train(_train_config(args), out=args.out, name=args.name, progress=args.progress, device=args.device)
+        if run.status == 'interrupted':
+            print(f"rnn-pipeline: training interrupted after {run.training['iterations']} iterations; its checkpoint is in "
+                  f"{run.folder}: continue with 'rnn-pipeline train --resume {run.folder}'", file=sys.stderr)
+            return 3
         analyze(run)
     print(summary(run.folder, run.analysis, run.training))
 
@@ -104,6 +114,7 @@ def add_train_parser(subparsers):
     p.add_argument('--config', type=Path, metavar='FILE', help='a JSON config to train from, instead of TASK')
     add_config_options(p.add_argument_group('settings', "override TASK's or the config's"))
     o = p.add_argument_group('output and running')
+    o.add_argument('--resume', type=Path, metavar='RUN_FOLDER', help="continue the interrupted training of RUN_FOLDER from its checkpoint")
     o.add_argument('--out', type=Path, help="parent folder of the new run folder (default: the config's data_folder if it exists, else runs)")
     o.add_argument('--name', type=_folder_name, help='name of the new run folder (default: TASK-DATE-TIME-seedSEED); an existing one is an error')
     o.add_argument('--threads', type=_number(int, 0), help="number of threads of torch and NumPy's BLAS (default: theirs)")
@@ -132,8 +143,11 @@ def add_analyze_parser(subparsers):
 def _run_sweep(args):
     "Run `rnn-pipeline sweep` and print the results table."
     out = args.out or Path('sweeps') / Path(args.sweep).stem
-    try: table = run_sweep(args.sweep, out, n_workers=args.workers, retry_failed=args.retry_failed, progress=args.progress)
+    client = slurm_client(args.jobs, args.partition, args.cores, args.memory, args.walltime) if args.slurm else None
+    try: table = run_sweep(args.sweep, out, client=client, n_workers=args.workers, retry_failed=args.retry_failed, progress=args.progress)
     except (OSError, ValueError) as e: raise CLIError(f"sweep {args.sweep}: {e}") from None
+    finally:
+        if client is not None: client.close(); client.cluster.close()
     columns = [c for c in table.columns if c not in ('error', 'folder', 'overrides', 'name')] + ['folder']
     print(table[columns].to_string(index=False))
     print(f"\n{(table.status == 'done').sum()} done, {(table.status == 'failed').sum()} failed; results in {out / 'results.csv'}")
@@ -148,6 +162,13 @@ def add_sweep_parser(subparsers):
     p.add_argument('--out', type=Path, help="the sweep's folder (default: sweeps/SWEEP-NAME)")
     p.add_argument('--retry-failed', action='store_true', help='run again the jobs that failed before')
     p.add_argument('--no-progress', dest='progress', action='store_false', help='no progress bar')
+    s = p.add_argument_group('on a SLURM cluster', "workers as batch jobs (dask-jobqueue), one worker of --cores cores per job")
+    s.add_argument('--slurm', action='store_true', help='run the workers as SLURM jobs instead of on this machine')
+    s.add_argument('--jobs', type=_number(int, 0), default=1, help='number of worker jobs (default: %(default)s)')
+    s.add_argument('--partition', help="the SLURM partition (default: the cluster's default)")
+    s.add_argument('--cores', type=_number(int, 0), default=1, help='cores per job (default: %(default)s)')
+    s.add_argument('--memory', default='2GB', help='memory per job (default: %(default)s)')
+    s.add_argument('--walltime', default='01:00:00', help='wall time per job (default: %(default)s)')
     p.set_defaults(run=_run_sweep)
 
 # %% ../nbs/11_cli.ipynb #cad185e0
@@ -177,8 +198,7 @@ def main(argv:list=None) -> int: # Arguments without the program name; `sys.argv
     if os.getcwd() not in sys.path: sys.path.insert(0, os.getcwd())     # tasks of your own, as `python -m` finds them
     try: args = build_parser().parse_args(argv)
     except SystemExit as e: return e.code
-    try: args.run(args)
+    try: return args.run(args) or 0
     except (CLIError, ConfigError, FileExistsError) as e:
         print(f'rnn-pipeline: error: {e}', file=sys.stderr)
         return 2
-    return 0

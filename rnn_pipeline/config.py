@@ -8,7 +8,7 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/config.html.md"""
 __all__ = ['CONFIG', 'ALIASES', 'Setting', 'config_table', 'ConfigError', 'check_setting', 'load_config', 'default_config',
            'with_seed', 'parse_setting', 'option_name']
 
-# %% ../nbs/07_config.ipynb #3f1f5f7a
+# %% ../nbs/07_config.ipynb #f10baaa4
 from typing import Callable, NamedTuple
 import copy
 import json
@@ -22,7 +22,7 @@ from .examples import EXAMPLE_CONFIGS
 from .rnn import ACTIVATIONS
 from .tasks import Task, task_class
 
-# %% ../nbs/07_config.ipynb #9d702b74
+# %% ../nbs/07_config.ipynb #aaee3c69
 class Setting(NamedTuple):
     "One key of a config: its type, default, allowed values and meaning."
     name:str
@@ -36,7 +36,7 @@ class Setting(NamedTuple):
     option:str=None # The command-line option; '--NAME' if `None`, none if ''
     group:str='training' # task, network, training or run
 
-# %% ../nbs/07_config.ipynb #7044d312
+# %% ../nbs/07_config.ipynb #d68a3890
 def _positive(v): return v > 0
 def _non_negative(v): return v >= 0
 def _fraction(v): return 0 <= v <= 1
@@ -87,10 +87,11 @@ CONFIG = {s.name: s for s in [
     Setting('score_target', float, None, "stop once the behavioural score on the validation batch reaches this",
             optional=True),
     Setting('eval_every', int, 10, "validate every this many iterations", _positive, "> 0"),
+    Setting('checkpoint_every', int, 100, "iterations between the checkpoints of the training in its run folder", _positive, "> 0"),
 ]}
 ALIASES = {alias: s.name for s in CONFIG.values() for alias in s.aliases}
 
-# %% ../nbs/07_config.ipynb #4170e6b5
+# %% ../nbs/07_config.ipynb #b272cda0
 def config_table() -> str:
     "The config's keys as a Markdown table: name, type, default, allowed values and meaning."
     rows = ["| key | type | default | allowed | meaning |", "|---|---|---|---|---|"]
@@ -100,7 +101,7 @@ def config_table() -> str:
         rows.append(f"| `{s.name}`{also} | {kind} | `{s.default!r}` | {s.allowed} | {s.meaning} |")
     return '\n'.join(rows)
 
-# %% ../nbs/07_config.ipynb #7c49a94a
+# %% ../nbs/07_config.ipynb #3d53c8c4
 class ConfigError(ValueError):
     "A config that cannot be read or does not describe a valid run."
 
@@ -124,7 +125,7 @@ def check_setting(name:str, value):
     try: require(_has_kind(s, value) and (s.check is None or s.check(value)), name, value, f"{allowed} is required")
     except ValueError as e: raise ConfigError(str(e)) from None
 
-# %% ../nbs/07_config.ipynb #c97e5cc3
+# %% ../nbs/07_config.ipynb #d119ff25
 def _canonical(config:dict) -> dict:
     "`config` with aliases replaced by their key's name; an unknown key, or a key given twice, is a `ConfigError`."
     out,given = {},{}
@@ -156,14 +157,14 @@ def load_config(config, # A config dict, or the path of a JSON config file
     for name,value in config.items(): check_setting(name, value)
     return config
 
-# %% ../nbs/07_config.ipynb #9eccf4d1
+# %% ../nbs/07_config.ipynb #ac5ecf7e
 def default_config(task=None) -> dict: # A task name, 'module:Class' or Task subclass; `None` for the bare defaults
     "The config of `task`: its shipped example network's settings for a built-in task, else the defaults."
     if task is None: return {k: copy.deepcopy(s.default) for k,s in CONFIG.items()}
     example = next((c for c in EXAMPLE_CONFIGS.values() if c['task'] == task), dict(task=task))
     return load_config(example)
 
-# %% ../nbs/07_config.ipynb #da73c717
+# %% ../nbs/07_config.ipynb #eca6fb0b
 def with_seed(config:dict, # A complete config
               seed:int=None) -> dict: # Overrides the config's seed
     "`config` with an integer seed: `seed` if given, else the config's, else a fresh one from the OS's entropy."
@@ -172,7 +173,7 @@ def with_seed(config:dict, # A complete config
     check_setting('seed', seed)
     return {**config, 'seed': int(seed)}
 
-# %% ../nbs/07_config.ipynb #f5c88d08
+# %% ../nbs/07_config.ipynb #b43b471a
 def parse_setting(name:str, # A config key
                   text:str): # The option's text
     "The value of config key `name` that a command-line text gives; a `ConfigError` if it is not allowed."

@@ -6,10 +6,10 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/runs.html.md"""
 
 # %% auto #0
 __all__ = ['build_task_of', 'build_network', 'trainer_settings', 'prepare_run', 'run_name', 'runs_parent', 'networks_from_params',
-           'Run', 'load_run', 'training_record', 'train', 'validation_scores', 'fixed_point_analysis',
-           'training_figure', 'analyze', 'reanalyze', 'summary', 'train_example', 'example_record', 'demo']
+           'Run', 'run_status', 'load_run', 'training_record', 'train', 'validation_scores', 'fixed_point_analysis',
+           'training_figure', 'analyze', 'reanalyze', 'summary', 'resume', 'train_example', 'example_record', 'demo']
 
-# %% ../nbs/08_runs.ipynb #92a41dcc
+# %% ../nbs/08_runs.ipynb #e50c880f
 from dataclasses import dataclass
 from pathlib import Path
 import inspect
@@ -26,11 +26,11 @@ from .examples import EXAMPLE_CONFIGS, load_example
 from .performance import analyzer_for, mse
 from .rnn import RNN_numpy, RNN_pytorch
 from .saver import (RUN_FILES, DataSaver, create_run_folder, is_run_folder, load_params, read_data,
-                                save_run)
+                                save_params, save_run)
 from .tasks import TASKS, Task, build_task, plot_trial, task_spec
 from .trainer import Trainer
 
-# %% ../nbs/08_runs.ipynb #1c79fa39
+# %% ../nbs/08_runs.ipynb #e2df7996
 def build_task_of(config:dict, # A complete config
                   seed=None) -> Task: # Seed or `np.random.Generator` of the task
     "The task a config describes."
@@ -50,7 +50,7 @@ def trainer_settings(config:dict) -> dict:
     "The keyword arguments of `Trainer` a config sets."
     return _named(config, Trainer)
 
-# %% ../nbs/08_runs.ipynb #0c00b308
+# %% ../nbs/08_runs.ipynb #760de080
 def prepare_run(config, # A config dict or file (`load_config`, `default_config`)
                 device=None): # Torch device; CUDA when available if `None`
     "The config completed (seed, task), the task and the untrained network; a `ConfigError` if the config is invalid."
@@ -63,7 +63,7 @@ def prepare_run(config, # A config dict or file (`load_config`, `default_config`
               'n_outputs': task.n_outputs, 'task_params': {**config['task_params'], **task.task_params}, 'mask': task.mask}
     return jsonable(config),task,rnn
 
-# %% ../nbs/08_runs.ipynb #ef7b0465
+# %% ../nbs/08_runs.ipynb #71b16f2f
 def run_name(config:dict) -> str:
     "The default name of a run folder: TASK-DATE-TIME-seedSEED (a task of your own by its class name)."
     task = config['task'] if isinstance(config['task'], str) else task_spec(config['task'])
@@ -75,7 +75,7 @@ def runs_parent(config:dict, out=None) -> Path:
     folder = config.get('data_folder')
     return Path(folder) if folder and Path(folder).is_dir() else Path('runs')
 
-# %% ../nbs/08_runs.ipynb #7eea110c
+# %% ../nbs/08_runs.ipynb #6edb4ed7
 def networks_from_params(params:dict, # A parameter dict, as `load_params` returns
                          seed=None, # Seed of the torch network's noise generator
                          device=None): # Torch device; CUDA when available if `None`
@@ -87,7 +87,7 @@ def networks_from_params(params:dict, # A parameter dict, as `load_params` retur
     rnn_torch.set_params(params)
     return RNN_numpy.from_params(params),rnn_torch
 
-# %% ../nbs/08_runs.ipynb #69612b86
+# %% ../nbs/08_runs.ipynb #6e8897f6
 @dataclass
 class Run:
     "A saved run: its folder, config, task, networks and records."
@@ -99,6 +99,24 @@ class Run:
     params:dict
     training:dict   # loss histories, times and stop reason; `None` if not saved
     analysis:dict   # scores and fixed-point summary; `None` if not analysed
+    status:str='done' # where its training is: training, interrupted or done
+
+def run_status(folder) -> str:
+    "Where the training of the run in `folder` is: 'training', 'interrupted' or 'done'; `None` if no run is there."
+    folder = Path(folder)
+    if (folder/RUN_FILES['status']).is_file(): return read_data(folder/RUN_FILES['status'])['status']
+    return 'done' if is_run_folder(folder) else None
+
+def _set_status(folder:Path, status:str, **fields):
+    "Record where the run's training is."
+    DataSaver(folder).save_data(dict(status=status, **fields), RUN_FILES['status'], overwrite=True)
+
+def _run_of(folder, config, task, params, training=None, analysis=None, status='done', seed=None, device=None) -> Run:
+    "The run of a config, a task class (or name) and a parameter dict."
+    seed = config['seed'] if seed is None else seed
+    rnn_numpy,rnn_torch = networks_from_params(params, seed, device)
+    return Run(Path(folder), config, build_task_of({**config, 'task': task}, seed=seed), rnn_numpy, rnn_torch, params,
+               training, analysis, status)
 
 def load_run(folder, # A run folder
              seed:int=None, # Seed of the task and of the torch network's noise; the run's seed if `None`
@@ -106,6 +124,8 @@ def load_run(folder, # A run folder
              task:type=None) -> Run: # The task's class, for one that cannot be imported by its name (defined in a notebook)
     "Reload a run: its config, task, networks (NumPy and torch, same weights), training record and analysis."
     folder = Path(folder)
+    require(run_status(folder) != 'interrupted', 'folder', str(folder), "its training was interrupted: resume it (`resume`, or "
+            "rnn-pipeline train --resume) to finish it")
     require(is_run_folder(folder), 'folder', str(folder), f"a run folder with {RUN_FILES['config']} and {RUN_FILES['params']} is required")
     saved = read_data(folder/RUN_FILES['config'])
     if task is not None: require(task_spec(task) == saved.get('task'), 'task', task, f"the run's task is {saved.get('task')}")
@@ -113,12 +133,10 @@ def load_run(folder, # A run folder
     config['task'] = saved.get('task', config['task'])     # the task's name, as saved
     params = load_params(folder/RUN_FILES['params'])
     seed = config['seed'] if seed is None else seed
-    rnn_numpy,rnn_torch = networks_from_params(params, seed, device)
     optional = {k: read_data(folder/RUN_FILES[k]) if (folder/RUN_FILES[k]).is_file() else None for k in ('training', 'analysis')}
-    return Run(folder, config, build_task_of({**config, 'task': task or config['task']}, seed=seed), rnn_numpy, rnn_torch,
-               params, **optional)
+    return _run_of(folder, config, task or config['task'], params, **optional, status=run_status(folder), seed=seed, device=device)
 
-# %% ../nbs/08_runs.ipynb #cfdbbf0b
+# %% ../nbs/08_runs.ipynb #62ca196f
 def training_record(trainer:Trainer) -> dict:
     "Loss histories, validation scores and times of a finished training, as plain numbers."
     n,ttc = len(trainer.train_losses),trainer.time_to_score()
@@ -126,9 +144,10 @@ def training_record(trainer:Trainer) -> dict:
     return dict(iterations=n, stop_reason=trainer.stop_reason, train_time_s=trainer.train_time,
                 time_to_criterion_s=None if np.isnan(ttc) else ttc, score_name=trainer.Task.score_name,
                 criterion=trainer.Task.criterion, score_target=trainer.score_target, train_losses=trainer.train_losses,
-                val_iterations=val_iterations, val_losses=trainer.val_losses, val_scores=trainer.scores, val_times_s=trainer.val_times)
+                val_iterations=val_iterations, val_losses=trainer.val_losses, val_scores=trainer.scores, val_times_s=trainer.val_times,
+                resumed_at=trainer.resumed_at)
 
-# %% ../nbs/08_runs.ipynb #2a468033
+# %% ../nbs/08_runs.ipynb #b7b0632b
 def train(config, # A config dict or file; a missing seed is drawn and recorded
           out=None, # Parent of the new run folder; the config's `data_folder` if it exists, else `runs`
           name:str=None, # Name of the run folder; TASK-DATE-TIME-seedSEED (numbered if taken) if `None`
@@ -138,13 +157,27 @@ def train(config, # A config dict or file; a missing seed is drawn and recorded
     "Train the network `config` describes and save it, with its config and training record, in a new run folder."
     config,task,rnn = prepare_run(config, device)
     folder = create_run_folder(runs_parent(config, out), name or run_name(config), numbered=name is None)
+    DataSaver(folder).save_data(config, RUN_FILES['config'])
+    return _train_in(folder, config, task, rnn, progress, threads, device, resume=False)
+
+def _train_in(folder, config, task, rnn, progress, threads, device, resume) -> Run:
+    "Train in the run folder, with checkpoints there; save the network and its record once done."
+    _set_status(folder, 'training')
     with compute_threads(threads):
-        trainer = Trainer(rnn, task, progress=progress, **trainer_settings(config))
-        trainer.run_training(same_batch=config['same_batch'])
-    save_run(folder, config, rnn.get_params(), training_record(trainer))
+        trainer = Trainer(rnn, task, progress=progress, checkpoint=folder/RUN_FILES['checkpoint'], **trainer_settings(config))
+        trainer.run_training(same_batch=config['same_batch'], resume=resume)
+    params,training = rnn.get_params(),training_record(trainer)
+    if trainer.stop_reason == 'interrupted':
+        _set_status(folder, 'interrupted', iteration=trainer.iteration)
+        return _run_of(folder, config, type(task), params, training, status='interrupted', device=device)
+    saver = DataSaver(folder)
+    save_params(saver, params, RUN_FILES['params'])
+    saver.save_data(training, RUN_FILES['training'])
+    _set_status(folder, 'done')
+    (folder/RUN_FILES['checkpoint']).unlink(missing_ok=True)     # the saved network and its record supersede it
     return load_run(folder, device=device, task=type(task))
 
-# %% ../nbs/08_runs.ipynb #00a2eb17
+# %% ../nbs/08_runs.ipynb #3b711b26
 def validation_scores(rnn:RNN_numpy, # The network
                       task:Task, # The task the batch comes from
                       inputs:np.ndarray, targets:np.ndarray, # A batch of the task
@@ -155,7 +188,7 @@ def validation_scores(rnn:RNN_numpy, # The network
                 score=score, score_with_noise=task.score(rnn.run(inputs, **noise)[1], targets), criterion=task.criterion,
                 higher_is_better=task.higher_is_better, passes=task.passes(score), n_trials=inputs.shape[-1])
 
-# %% ../nbs/08_runs.ipynb #41a5dc6c
+# %% ../nbs/08_runs.ipynb #d8634ae2
 def fixed_point_analysis(rnn:RNN_numpy, # The network
                          task:Task, # Its task, for the inputs
                          trajectories:np.ndarray, # States (N, n_steps, batch) drawn under the points
@@ -170,7 +203,7 @@ def fixed_point_analysis(rnn:RNN_numpy, # The network
         arrays.update({f'input{i}_{k}': getattr(fp, k) for k in ('input_vector', 'points', 'types', 'eigenvalues', 'residuals')})
     return summary,arrays,dsa.plot_fixed_points('3D' if task.n_outputs >= 3 else '2D', trajectories=trajectories)
 
-# %% ../nbs/08_runs.ipynb #bcfc281f
+# %% ../nbs/08_runs.ipynb #78f369a3
 def training_figure(training:dict) -> Figure:
     "Training and validation losses (log scale) and the validation score during training."
     fig = Figure(figsize=(10, 3.8), layout='constrained')
@@ -188,7 +221,7 @@ def training_figure(training:dict) -> Figure:
     fig.suptitle(f"{training['iterations']} iterations in {training['train_time_s']:.1f} s (stopped: {training['stop_reason']})")
     return fig
 
-# %% ../nbs/08_runs.ipynb #742d5473
+# %% ../nbs/08_runs.ipynb #f7b65c5c
 def _save_figure(saver:DataSaver, fig, filename:str):
     "Save `fig` with `saver` and close it."
     saver.save_figure(fig, filename)
@@ -221,7 +254,7 @@ def analyze(run:Run, # A run (`train`, `load_run`)
     if out is None: run.analysis = read_data(saver.data_folder/RUN_FILES['analysis'])
     return results
 
-# %% ../nbs/08_runs.ipynb #065cf439
+# %% ../nbs/08_runs.ipynb #842f270c
 def reanalyze(run_folder, # A run folder made by `train`
               out=None, # The new folder for the results; RUN_FOLDER/analysis-DATE-TIME-seedSEED (numbered if taken) if `None`
               seed:int=None) -> Path: # Seed of the analysis; the run's seed (which repeats the saved analysis) if `None`
@@ -233,7 +266,7 @@ def reanalyze(run_folder, # A run folder made by `train`
     analyze(run, folder, seed)
     return folder
 
-# %% ../nbs/08_runs.ipynb #313041f1
+# %% ../nbs/08_runs.ipynb #0ddedd3f
 def summary(folder, # The folder the results are in
             analysis:dict, # Results of `analyze`
             training:dict=None) -> str: # The training record
@@ -254,7 +287,22 @@ def summary(folder, # The folder the results are in
     lines.append("files:        " + ' '.join(sorted(p.name for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith('.'))))
     return '\n'.join(lines)
 
-# %% ../nbs/08_runs.ipynb #23619d8c
+# %% ../nbs/08_runs.ipynb #95910535
+def resume(run_folder, # The folder of a run whose training was stopped
+           progress:bool=True, # Show the progress bar
+           threads:int=None, # Threads of torch and NumPy's BLAS; their defaults if `None`
+           device=None, # Torch device; CUDA when available if `None`
+           task:type=None) -> Run: # The task's class, for one that cannot be imported by its name (defined in a notebook)
+    "Continue the training of a run from its last checkpoint, in its folder."
+    folder = Path(run_folder)
+    status = run_status(folder)
+    require(status in ('training', 'interrupted'), 'run_folder', str(folder),
+            f"a run whose training was stopped is required (its status is {status})")
+    saved = read_data(folder/RUN_FILES['config'])
+    config,task,rnn = prepare_run(saved if task is None else {**saved, 'task': task}, device)
+    return _train_in(folder, {**config, 'task': saved['task']}, task, rnn, progress, threads, device, resume=True)
+
+# %% ../nbs/08_runs.ipynb #77c9c7d0
 def train_example(name:str, # A key of `EXAMPLE_CONFIGS`
                   out, # Parent of the new run folder
                   progress:bool=False) -> Run: # Show the progress bar
@@ -271,7 +319,7 @@ def example_record(run:Run) -> dict:
                 train_time_s=round(training['train_time_s'], 1), time_to_criterion_s=round(training['time_to_criterion_s'] or np.nan, 1),
                 stop_reason=training['stop_reason'])
 
-# %% ../nbs/08_runs.ipynb #ceec0dee
+# %% ../nbs/08_runs.ipynb #1b7273be
 def demo(out='runs/demo', # Folder for the figures; created if missing
          seed:int=0): # Seed of every task's random generator
     "Save a figure of one trial of each task in `TASKS` into `out`; returns the files written."

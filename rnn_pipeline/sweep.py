@@ -6,9 +6,9 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/sweep.html.md"""
 
 # %% auto #0
 __all__ = ['JOB_FILE', 'WORKER_ENVIRON', 'WORKER_CONFIG', 'load_sweep', 'base_config', 'sweep_jobs', 'run_job', 'save_job_record',
-           'job_record', 'start_local_client', 'run_sweep', 'results_table']
+           'job_record', 'start_local_client', 'run_sweep', 'results_table', 'worker_environment', 'slurm_client']
 
-# %% ../nbs/09_sweep.ipynb #6d2cca98
+# %% ../nbs/09_sweep.ipynb #93a5b4e0
 import itertools
 import json
 import re
@@ -24,11 +24,11 @@ from tqdm.auto import tqdm
 
 from .config import default_config, load_config
 from .core import compute_threads, require
-from .runs import analyze, train
+from .runs import analyze, resume, run_status, train
 from .saver import DataSaver, read_data
 from .tasks import Task, task_spec
 
-# %% ../nbs/09_sweep.ipynb #3352e480
+# %% ../nbs/09_sweep.ipynb #7ba111a5
 def load_sweep(sweep) -> dict: # A sweep dict, or the path of a JSON file holding one
     "The sweep as a dict with `base`, `grid`, `points` and `seeds`, checked."
     if not isinstance(sweep, dict): sweep = json.loads(Path(sweep).read_text())
@@ -56,7 +56,7 @@ def _as_json(sweep:dict) -> dict:
     base = {k: named(v) for k,v in sweep['base'].items()} if isinstance(sweep['base'], dict) else named(sweep['base'])
     return json.loads(json.dumps({**sweep, 'base': base}, default=str))
 
-# %% ../nbs/09_sweep.ipynb #50c33a20
+# %% ../nbs/09_sweep.ipynb #3c546f3c
 def _name_part(key, value) -> str:
     "`key=value` with the characters a file name should not hold replaced."
     return re.sub(r'[^A-Za-z0-9_.=+-]', '_', f'{key}={value}')
@@ -71,7 +71,7 @@ def sweep_jobs(sweep) -> list: # A sweep (`load_sweep`)
     return [dict(name='_'.join([_name_part(k, v) for k,v in o.items()] + [f'seed{s}']), overrides=o, seed=s)
             for o,s in itertools.product(overrides, seeds)]
 
-# %% ../nbs/09_sweep.ipynb #83dcb2a8
+# %% ../nbs/09_sweep.ipynb #535e8bcb
 JOB_FILE = 'job.json'
 
 def _job_record(job, status, start, **fields) -> dict:
@@ -84,8 +84,21 @@ def _scores(run_folder:Path) -> dict:
     validation = read_data(run_folder / 'analysis.json')['validation']
     training = read_data(run_folder / 'training.json')
     return dict(score_name=validation['score_name'], score=validation['score'], score_with_noise=validation['score_with_noise'],
-                passes=validation['passes'], mse=validation['mse'], iterations=training['iterations'],
+                passes=validation['passes'], mse=validation['mse'], iterations=training['iterations'], resumed_at=training['resumed_at'],
                 time_to_criterion_s=training['time_to_criterion_s'])
+
+def _unfinished_run(job_folder:Path) -> Path:
+    "The run folder of an earlier attempt at the job whose training did not finish; `None` if there is none."
+    if not job_folder.is_dir(): return None
+    return next((f for f in sorted(job_folder.iterdir()) if f.is_dir() and run_status(f) in ('training', 'interrupted')), None)
+
+def _train_job(job:dict, base:dict, job_folder:Path):
+    "The job's trained run: an earlier attempt's, resumed from its checkpoint, or a new one."
+    earlier = _unfinished_run(job_folder)
+    if earlier is None: run = train({**base, **job['overrides'], 'seed': job['seed']}, out=job_folder, progress=False)
+    else: run = resume(earlier, progress=False, task=base['task'] if isinstance(base['task'], type) else None)
+    if run.status != 'done': raise RuntimeError(f"training interrupted after {run.training['iterations']} iterations")
+    return run
 
 def run_job(job:dict, # A job of `sweep_jobs`
             base:dict, # The complete base config
@@ -94,7 +107,7 @@ def run_job(job:dict, # A job of `sweep_jobs`
     start,job_folder = time.perf_counter(),Path(sweep_folder) / job['name']
     try:
         with compute_threads(1):
-            run = train({**base, **job['overrides'], 'seed': job['seed']}, out=job_folder, progress=False)
+            run = _train_job(job, base, job_folder)
             analyze(run)
         record = _job_record(job, 'done', start, folder=str(run.folder), **_scores(run.folder))
     except Exception as e:
@@ -112,11 +125,11 @@ def job_record(job_folder) -> dict:
     path = Path(job_folder) / JOB_FILE
     return read_data(path) if path.is_file() else None
 
-# %% ../nbs/09_sweep.ipynb #75235e90
+# %% ../nbs/09_sweep.ipynb #1fbbf82a
 WORKER_ENVIRON = {'MALLOC_MMAP_THRESHOLD_': 32 * 2**20} # Environment of the LocalCluster's workers, on top of Dask's
 WORKER_CONFIG = {'distributed.worker.profile.enabled': False} # Dask settings of the LocalCluster's workers
 
-# %% ../nbs/09_sweep.ipynb #df0b5d55
+# %% ../nbs/09_sweep.ipynb #dec6d6b8
 def start_local_client(n_workers:int=None): # Number of workers; one per core if `None`
     "A client of a new LocalCluster: `n_workers` processes (one per core if `None`) of one thread each."
     environ = {f'distributed.nanny.pre-spawn-environ.{k}': v for k, v in WORKER_ENVIRON.items()}
@@ -144,7 +157,7 @@ def _collect(futures:dict, folder:Path, progress:bool) -> list:
             records.append(record)
     return records
 
-# %% ../nbs/09_sweep.ipynb #43880a11
+# %% ../nbs/09_sweep.ipynb #cdaec4b8
 def run_sweep(sweep, # A sweep dict or JSON file (`load_sweep`)
               out, # The sweep's folder: run folders, records and the results table go there
               client:Client=None, # A Dask client; a new LocalCluster on this machine if `None`
@@ -183,3 +196,23 @@ def results_table(folder, jobs:list=None) -> pd.DataFrame:
     DataSaver(folder).save_data(table.to_dict(orient='list'), 'results.json', overwrite=True)
     table.to_csv(folder / 'results.csv', index=False)
     return table
+
+# %% ../nbs/09_sweep.ipynb #b261b84e
+def worker_environment() -> dict:
+    "The environment of a cluster job's workers: `WORKER_ENVIRON`, `WORKER_CONFIG` as Dask's variables, one BLAS thread."
+    settings = {'DASK_' + k.upper().replace('.', '__').replace('-', '_'): v for k,v in WORKER_CONFIG.items()}
+    return {**WORKER_ENVIRON, **settings, **{k: 1 for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')}}
+
+def slurm_client(jobs:int=1, # Number of batch jobs
+                 partition:str=None, # The SLURM partition; the cluster's default if `None`
+                 cores:int=1, # Cores per job: one worker process of one thread each
+                 memory:str='2GB', # Memory per job
+                 walltime:str='01:00:00', # Wall time per job
+                 **cluster_kwargs): # More arguments of `dask_jobqueue.SLURMCluster` (interface, account, ...)
+    "A client of a new SLURMCluster of `jobs` batch jobs, its workers set up as the LocalCluster's."
+    from dask_jobqueue import SLURMCluster
+    cluster = SLURMCluster(queue=partition, cores=cores, processes=cores, memory=memory, walltime=walltime,
+                           job_script_prologue=[f'export {k}={v}' for k,v in worker_environment().items()],
+                           scheduler_options=dict(dashboard_address=None), **cluster_kwargs)
+    cluster.scale(jobs=jobs)
+    return Client(cluster)

@@ -15,8 +15,8 @@ SCRIPT = Path(sys.executable).parent/'rnn-pipeline'
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 SEED_CONFIGS = sorted((Path(__file__).resolve().parents[1]/'seed-configs').glob('*.json'))
 QUICK = ['--max-iter', '3', '--batch-size', '8', '--threads', '1', '--no-progress']   # a few iterations of a small batch
-RUN_FILES = {'analysis.json', 'config.json', 'fixed_points.npz', 'fixed_points.png', 'losses.png', 'params.npz', 'training.json',
-             'trials.png'}
+RUN_FILES = {'analysis.json', 'config.json', 'fixed_points.npz', 'fixed_points.png', 'losses.png', 'params.npz', 'status.json',
+             'training.json', 'trials.png'}
 BEHAVIOUR_FIGURES = dict(CDDM='psychometric.png', DMTS='confusion_matrix.png', NBitFlipFlop='bit_accuracy.png',
                          MemoryAntiNumber='recall.png', MemoryAntiAngle='recall.png')
 
@@ -111,7 +111,7 @@ def test_analyze_repeats_the_saved_analysis_and_nothing_is_overwritten(tmp_path)
     redo = rnn_pipeline('analyze', run, '--out', tmp_path/'redo')
     assert redo.returncode == 0, redo.stderr
     assert snapshot(run) == before
-    assert {p.name for p in (tmp_path/'redo').iterdir()} == RUN_FILES - {'config.json', 'params.npz', 'training.json'} | {'recall.png'}
+    assert {p.name for p in (tmp_path/'redo').iterdir()} == RUN_FILES - {'config.json', 'params.npz', 'status.json', 'training.json'} | {'recall.png'}
     saved, redone = (json.loads((folder/'analysis.json').read_text()) for folder in (run, tmp_path/'redo'))
     for key in ('validation', 'behaviour', 'fixed_points'):
         assert redone[key] == saved[key]

@@ -30,8 +30,8 @@ MODULE = textwrap.dedent('''
 ''')
 SETTINGS = dict(N=8, max_iter=5, batch_size=8, eval_every=2)
 OPTIONS = ['--n-units', '8', '--max-iter', '5', '--batch-size', '8', '--eval-every', '2', '--no-progress', '--threads', '1']
-RUN_FILES = ['analysis.json', 'config.json', 'fixed_points.npz', 'fixed_points.png', 'losses.png', 'params.npz', 'training.json',
-             'trials.png']
+RUN_FILES = ['analysis.json', 'config.json', 'fixed_points.npz', 'fixed_points.png', 'losses.png', 'params.npz', 'status.json',
+             'training.json', 'trials.png']
 
 
 @pytest.fixture
