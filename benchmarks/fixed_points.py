@@ -7,7 +7,13 @@ Both keep a point when |RHS| < 1e-10 and merge points closer than 1e-7, and both
 eigenvalues of its Jacobian (the `classify` column: that part of (b)'s time). Times are medians over `--repeats`
 seeds; `points` gives the range of distinct fixed points over the seeds and `union` how many distinct points all
 runs of both methods found together. The last table times a warm start (`warm_start=True`) after a small change
-of the input, as a slider does. Run: python benchmarks/fixed_points.py [--repeats 3]
+of the input, as a slider does.
+
+The first table (issue 16): clustered tanh networks of N = 100, 256 and 512 (3, 4 and 5 bistable clusters: 27, 81
+and 243 fixed points), the recall of `get_fixed_points` with its defaults (points found / points that exist) and
+its time against the classification floor, the eigenvalues of the Jacobians of the points found (what any finder
+that classifies must spend). Goal: recall 1 everywhere, ratio at most 5 at N = 256.
+Run: python benchmarks/fixed_points.py [--repeats 3] [--sizes 100 256 512] [--skip-original]
 """
 import argparse, time
 
@@ -31,6 +37,24 @@ def random_network(N=100, gain=2.0, seed=0):
     rng = np.random.default_rng(seed)
     return RNN_numpy(N, 1, 10, rng.standard_normal((N, 3)), gain * rng.standard_normal((N, N)) / np.sqrt(N),
                      rng.standard_normal((2, N)) / np.sqrt(N), activation='tanh')
+
+def clustered_tanh(N, n_clusters, gain=2.0, eps=0.2, seed=1):
+    "Bistable tanh clusters with a weak random coupling: 3^n_clusters fixed points, 2^n_clusters of them stable."
+    return cluster_network(N=N, n_clusters=n_clusters, gain=gain, eps=eps, seed=seed)
+
+
+SIZES = {100: 3, 256: 4, 512: 5}   # N -> clusters (27, 81, 243 fixed points)
+
+
+def recall_and_floor(N, n_clusters, seeds):
+    "Recall of the 3^k fixed points and the ratio of search time to the classification floor, per seed."
+    rnn, u, expected = clustered_tanh(N, n_clusters), np.zeros(3), 3**n_clusters
+    rows = []
+    for seed in seeds:
+        fps,t = timed(lambda: DynamicSystemAnalyzer(rnn).get_fixed_points(u, seed=seed))
+        floor = timed(lambda: np.linalg.eigvals(rnn.rhs_jac(fps.points, u)))[1]
+        rows.append((len(fps), expected, t, floor))
+    return rows
 
 
 NETWORKS = {
@@ -74,7 +98,14 @@ def warm_start_ms(rnn, du=0.01, repeats=5):
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--sizes', type=int, nargs='*', default=list(SIZES), help='N of the clustered networks')
+    parser.add_argument('--skip-original', action='store_true', help='only the recall and floor table')
     args = parser.parse_args()
+    print(f"{'N':>5}{'clusters':>9}{'found':>7}{'of':>5}{'recall':>8}{'search s':>10}{'floor s':>9}{'ratio':>7}")
+    for N in args.sizes:
+        for found, expected, t, floor in recall_and_floor(N, SIZES[N], range(args.repeats)):
+            print(f"{N:>5}{SIZES[N]:>9}{found:>7}{expected:>5}{found / expected:>8.3f}{t:>10.2f}{floor:>9.2f}{t / floor:>7.1f}")
+    if args.skip_original: raise SystemExit
     print(f"{'network':<22}{'original s':>11}{'points':>8}{'batched s':>11}{'points':>8}{'classify s':>11}{'speed-up':>10}{'union':>7}")
     for name, make in NETWORKS.items():
         summary,union,classify_s = compare(make(), args.repeats)

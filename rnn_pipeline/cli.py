@@ -6,7 +6,7 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/cli.html.md"""
 
 # %% auto #0
 __all__ = ['CLIError', 'ArgumentParser', 'add_config_options', 'config_overrides', 'add_train_parser', 'add_analyze_parser',
-           'add_sweep_parser', 'add_demo_parser', 'build_parser', 'main']
+           'add_sweep_parser', 'add_demo_parser', 'add_dj_parser', 'build_parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #9f2407af
 import argparse
@@ -143,13 +143,15 @@ def add_analyze_parser(subparsers):
 def _run_sweep(args):
     "Run `rnn-pipeline sweep` and print the results table."
     out = args.out or Path('sweeps') / Path(args.sweep).stem
-    client = slurm_client(args.jobs, args.partition, args.cores, args.memory, args.walltime) if args.slurm else None
+    slurm = dict(interface=args.interface) if args.interface else {}
+    client = slurm_client(args.jobs, args.partition, args.cores, args.memory, args.walltime, **slurm) if args.slurm else None
     try: table = run_sweep(args.sweep, out, client=client, n_workers=args.workers, retry_failed=args.retry_failed, progress=args.progress)
     except (OSError, ValueError) as e: raise CLIError(f"sweep {args.sweep}: {e}") from None
     finally:
         if client is not None: client.close(); client.cluster.close()
-    columns = [c for c in table.columns if c not in ('error', 'folder', 'overrides', 'name')] + ['folder']
-    print(table[columns].to_string(index=False))
+    columns = [c for c in table.columns if c not in ('error', 'folder', 'overrides', 'name', 'resumed_at')]
+    print(table[columns + (['folder'] if 'folder' in table else [])].to_string(index=False))
+    for _,job in table[table.status == 'failed'].iterrows(): print(f"failed: {job['name']}: {job['error']}")
     print(f"\n{(table.status == 'done').sum()} done, {(table.status == 'failed').sum()} failed; results in {out / 'results.csv'}")
 
 def add_sweep_parser(subparsers):
@@ -169,6 +171,7 @@ def add_sweep_parser(subparsers):
     s.add_argument('--cores', type=_number(int, 0), default=1, help='cores per job (default: %(default)s)')
     s.add_argument('--memory', default='2GB', help='memory per job (default: %(default)s)')
     s.add_argument('--walltime', default='01:00:00', help='wall time per job (default: %(default)s)')
+    s.add_argument('--interface', help="network interface of the scheduler and workers, such as ib0 (default: dask-jobqueue's)")
     p.set_defaults(run=_run_sweep)
 
 # %% ../nbs/11_cli.ipynb #cad185e0
@@ -184,12 +187,80 @@ def add_demo_parser(subparsers):
     p.add_argument('--seed', type=_setting_type('seed'), default=0, help="seed of the tasks' random generators (default: %(default)s)")
     p.set_defaults(run=_run_demo)
 
+# %% ../nbs/11_cli.ipynb #0e5f8620
+def _dj():
+    "The `rnn_pipeline.datajoint` module, imported when a `dj` subcommand runs (DataJoint is an optional extra)."
+    try: from rnn_pipeline import datajoint
+    except ImportError as e: raise CLIError(str(e)) from None
+    return datajoint
+
+def _dj_activate(args):
+    "Activate the schema of a `dj` subcommand; its module."
+    rdj = _dj()
+    if not args.schema: raise CLIError("dj needs --schema NAME (or RNN_PIPELINE_SCHEMA)")
+    try: rdj.activate(args.schema, run_root=getattr(args, 'run_root', None))
+    except (ConnectionError, rdj.IncompatibleSchemaError, ValueError) as e: raise CLIError(str(e)) from None
+    return rdj
+
+# %% ../nbs/11_cli.ipynb #e23f9d0a
+def _run_dj_activate(args):
+    "Run `rnn-pipeline dj activate`."
+    rdj = _dj_activate(args)
+    if args.builtin_paramsets: rdj.insert_builtin_paramsets(args.seed_configs)
+    print(f"schema {args.schema}: {', '.join(rdj.schema.list_tables())}")
+
+def _run_dj_insert_sweep(args):
+    "Run `rnn-pipeline dj insert-sweep`."
+    rdj = _dj_activate(args)
+    try: keys = rdj.insert_sweep(args.sweep)
+    except (OSError, ValueError) as e: raise CLIError(f"sweep {args.sweep}: {e}") from None
+    print(f"{len(keys)} trainings of {args.sweep} in {args.schema}.TrainingTask")
+
+def _run_dj_populate(args):
+    "Run `rnn-pipeline dj populate` and print how many rows each table got."
+    rdj = _dj_activate(args)
+    result = rdj.populate(reserve_jobs=args.reserve_jobs, max_calls=args.max_calls, display_progress=args.progress)
+    for table,r in result.items(): print(f"{table}: {r['success_count']} made, {len(r['error_list'])} failed")
+
+def _run_dj_progress(args):
+    "Run `rnn-pipeline dj progress`: the tables' progress and the failed jobs."
+    rdj = _dj_activate(args)
+    print(rdj.progress().to_string())
+    errors = rdj.errors()
+    if len(errors): print('\nfailed jobs:\n' + errors.to_string(index=False))
+
+# %% ../nbs/11_cli.ipynb #e94bc06d
+def add_dj_parser(subparsers):
+    "Add the `dj` subcommand and its own subcommands to `subparsers`."
+    p = subparsers.add_parser('dj', help='the DataJoint pipeline on a database server: activate, insert a sweep, populate',
+        description="Run the DataJoint pipeline (rnn_pipeline.datajoint) on the server DataJoint is configured for "
+                    "(datajoint.json, or DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS, DJ_BACKEND).")
+    sub = p.add_subparsers(dest='dj_command', required=True, metavar='DJ_COMMAND',
+                           help='activate, insert-sweep, populate or progress')
+    def add(name, run, help):
+        q = sub.add_parser(name, help=help, description=help)
+        q.add_argument('--schema', default=os.environ.get('RNN_PIPELINE_SCHEMA'),
+                       help='the database schema (default: RNN_PIPELINE_SCHEMA)')
+        q.set_defaults(run=run)
+        return q
+    q = add('activate', _run_dj_activate, 'create the schema and its tables where missing')
+    q.add_argument('--builtin-paramsets', action='store_true', help="insert the built-in tasks' parameter sets")
+    q.add_argument('--seed-configs', type=Path, help="with --builtin-paramsets: a folder of the original configs to insert too")
+    q = add('insert-sweep', _run_dj_insert_sweep, "insert a sweep file's jobs into TrainingTask")
+    q.add_argument('sweep', type=Path, metavar='SWEEP.json', help="a sweep file, as 'rnn-pipeline sweep' reads")
+    q = add('populate', _run_dj_populate, 'train, analyse and lay out every network not made yet')
+    q.add_argument('--reserve-jobs', action='store_true', help='reserve each job first, so that many workers share the work')
+    q.add_argument('--max-calls', type=_number(int, 0), help='make at most this many rows per table')
+    q.add_argument('--run-root', type=Path, help='keep the run folders there (default: RNN_PIPELINE_RUN_ROOT, else not kept)')
+    q.add_argument('--progress', action=argparse.BooleanOptionalAction, default=False, help="show DataJoint's progress bars")
+    add('progress', _run_dj_progress, "how far the tables are, and the jobs that failed")
+
 # %% ../nbs/11_cli.ipynb #d9f22c53
 def build_parser() -> argparse.ArgumentParser:
     "The parser of the `rnn-pipeline` command with all its subcommands."
     parser = ArgumentParser(prog='rnn-pipeline', description='Train continuous-time RNNs on behavioural tasks and analyse their dynamics.')
     subparsers = parser.add_subparsers(dest='command', required=True, metavar='SUBCOMMAND')
-    for add in (add_train_parser, add_analyze_parser, add_sweep_parser, add_demo_parser): add(subparsers)
+    for add in (add_train_parser, add_analyze_parser, add_sweep_parser, add_demo_parser, add_dj_parser): add(subparsers)
     return parser
 
 # %% ../nbs/11_cli.ipynb #98f7322b
@@ -202,3 +273,7 @@ def main(argv:list=None) -> int: # Arguments without the program name; `sys.argv
     except (CLIError, ConfigError, FileExistsError) as e:
         print(f'rnn-pipeline: error: {e}', file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("rnn-pipeline: interrupted: what was saved is kept; a stopped analysis is marked by analysis-interrupted.json",
+              file=sys.stderr)
+        return 130

@@ -8,20 +8,23 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/dynamics.html.md"""
 __all__ = ['POINT_TYPES', 'FP_DATA_KEYS', 'check_input_vector', 'input_key', 'solve_batched', 'merge_points', 'spread_subset',
            'sorted_eigenvalues', 'classify', 'FixedPoints', 'relaxation_starts', 'neighbour_pairs',
            'exploration_starts', 'relu_neighbour_states', 'newton_roots', 'slow_points', 'scipy_fixed_points',
-           'DynamicSystemAnalyzer', 'get_fixed_points', 'compute_point_analytics', 'sample_states', 'plot_fixed_points',
-           'enumerate_relu_fixed_points']
+           'FixedPointSettings', 'DynamicSystemAnalyzer', 'PointAnalytics', 'sample_states', 'plot_fixed_points',
+           'enumerate_relu_fixed_points', 'order_along_curve', 'curve_geometry', 'SlowManifold', 'describe_manifold',
+           'Branch', 'follow_branch', 'Continuation', 'plot_bifurcation']
 
 # %% ../nbs/05_dynamics.ipynb #bdfb0dfa
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 import itertools
+from typing import NamedTuple
 import warnings
 
+from fastcore.basics import patch
 import numpy as np
 import matplotlib.pyplot as plt
 from scipy.linalg import eig
 from scipy.optimize import fsolve, minimize
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree, shortest_path
 from scipy.spatial import cKDTree
 from sklearn.decomposition import PCA
 
@@ -34,7 +37,8 @@ def check_input_vector(rnn:RNN_numpy, # The network
     "The constant input as a float64 vector of length `rnn.n_inputs`; a `ValueError` otherwise."
     allowed = f"a vector of n_inputs={rnn.n_inputs} finite numbers is required"
     require(input_vector is not None, 'input_vector', input_vector, allowed)
-    u = np.asarray(input_vector, dtype=np.float64)
+    try: u = np.asarray(input_vector, dtype=np.float64)
+    except (TypeError, ValueError): raise ValueError(f"input_vector={input_vector!r} is invalid: {allowed}.") from None
     require(u.size == rnn.n_inputs and max(u.shape, default=1) == u.size, 'input_vector shape', u.shape, allowed)
     require(np.isfinite(u).all(), 'input_vector', u.reshape(-1).tolist(), allowed)
     return u.reshape(-1)
@@ -338,11 +342,63 @@ def scipy_fixed_points(rnn:RNN_numpy, # The network
         if ok and all(np.linalg.norm(x - p) >= diff_cutoff for p in found): found.append(x); misses = 0
     return np.array(found).reshape(-1, rnn.N),n_starts
 
+# %% ../nbs/05_dynamics.ipynb #d55b75e1
+@dataclass(frozen=True)
+class FixedPointSettings:
+    "How `DynamicSystemAnalyzer` searches: one object, held by the analyzer (as FixedPointFinder holds its hyperparameters)."
+    mode:str = 'exact'          # 'exact': roots of the right-hand side; 'approx': slow points
+    method:str = 'batched'      # 'batched', or 'scipy': the original one-fsolve-per-start search
+    patience:int = 100          # Starts per exploration round (scipy: starts in a row that find nothing new)
+    fun_tol:float = 1e-12       # Keep points with |-x + f(z)|^2 = tau^2 |dx/dt|^2 at most this (the original's quantity)
+    stop_length:int = 100       # At most this many points
+    sigma_init_guess:float = 10 # Standard deviation of the random initial states
+    eig_cutoff:float = 1e-10    # Marginal: the largest real part of an eigenvalue of d(dx/dt)/dx is within this of 0
+    diff_cutoff:float = 1e-7    # Points closer than this are the same point
+    n_starts:int = 64           # Batched: trajectories run for the first round when no initial states are given
+    tol:float = 1e-10           # Exact mode: a root has |dx/dt| below this
+    max_iter:int = 50           # Batched: Newton (or Levenberg-Marquardt) iterations per round
+    max_rounds:int = 20         # Batched: rounds at most
+
+    def __post_init__(self):
+        require(self.mode in ('exact', 'approx'), 'mode', self.mode, "'exact' or 'approx' is required")
+        require(self.method in ('batched', 'scipy'), 'method', self.method, "'batched' or 'scipy' is required")
+        for name in ('fun_tol', 'sigma_init_guess', 'diff_cutoff', 'tol', 'eig_cutoff'):
+            require(getattr(self, name) >= 0, name, getattr(self, name), "a number >= 0 is required")
+        for name,low in (('patience', 0), ('stop_length', 1), ('n_starts', 1), ('max_iter', 1), ('max_rounds', 1)):
+            value = getattr(self, name)
+            require(value == int(value) and value >= low, name, value, f"an integer >= {low} is required")
+
+    @property
+    def unused(self) -> set:
+        "The settings this mode and method do not use."
+        return ({'n_starts', 'max_iter', 'max_rounds'} if self.method == 'scipy' else set()) | \
+               ({'tol'} if self.mode == 'approx' else set())
+
+    def q_tol(self, tau:float) -> float:
+        "`fun_tol` as a bound on q = |dx/dt|^2 / 2, the quantity the search minimises: fun_tol / (2 tau^2)."
+        return self.fun_tol / (2 * tau**2)
+
+    def updated(self, where:str='settings', **changes) -> 'FixedPointSettings':
+        "A copy with `changes`; a `ValueError` naming unknown settings, or settings the new mode and method do not use."
+        names = [f.name for f in fields(self)]
+        unknown = sorted(set(changes) - set(names))
+        require(not unknown, 'keyword', unknown, f"{where} takes the settings {names}")
+        new = replace(self, **changes)
+        unused = sorted(set(changes) & new.unused)
+        require(not unused, 'keyword', unused, f"mode={new.mode!r} with method={new.method!r} does not use them")
+        return new
+
 # %% ../nbs/05_dynamics.ipynb #84775654
 class DynamicSystemAnalyzer:
     "Fixed points and slow points of an `RNN_numpy` under constant inputs: search, classification, analytics and plots."
-    def __init__(self, rnn_numpy:RNN_numpy):
+    def __init__(self,
+                 rnn_numpy:RNN_numpy, # The network
+                 settings:FixedPointSettings=None, # The search's settings; the defaults if `None`
+                 **changes): # Settings changed from `settings` (fields of `FixedPointSettings`)
+        require(isinstance(rnn_numpy, RNN_numpy), 'rnn_numpy', rnn_numpy, "an RNN_numpy is required (for a trained RNN_pytorch "
+                "`net`, pass RNN_numpy.from_params(net.get_params()))")
         self.RNN = rnn_numpy
+        self.settings = (settings or FixedPointSettings()).updated('DynamicSystemAnalyzer', **changes)
         self.fp_data = {}        # input key -> {'stable_fps': (k, N), 'unstable_fps': ..., 'marginally_stable_fps': ...}
         self.fixed_points = {}   # input key -> FixedPoints
 
@@ -351,99 +407,109 @@ class DynamicSystemAnalyzer:
         return check_input_vector(self.RNN, input_vector if Input is None else Input)
 
 # %% ../nbs/05_dynamics.ipynb #3ac3d85e
+@patch
 def get_fixed_points(self:DynamicSystemAnalyzer,
                      input_vector=None, # Constant input (n_inputs,)
-                     mode:str='exact', # 'exact': roots of the RHS; 'approx': slow points with q = |RHS|^2/2 < fun_tol
+                     mode:str=None, # 'exact' (roots) or 'approx' (slow points); `self.settings.mode` if `None`
                      *,
                      Input=None, # The original pipeline's name for `input_vector`
-                     patience:int=100, # Starts per exploration round; the search stops after a round that finds nothing new
-                     fun_tol:float=1e-12, # Points with q = |RHS|^2/2 above this are discarded
-                     stop_length:int=100, # At most this many points
-                     sigma_init_guess:float=10, # Standard deviation of the random initial states
-                     eig_cutoff:float=1e-10, # A point whose largest eigenvalue real part is within this of 0 is marginal
-                     diff_cutoff:float=1e-7, # Points closer than this are the same point
-                     initial_states:np.ndarray=None, # Starts of the first round (M, N); trajectories of the network if `None`
-                     warm_start:bool=False, # Start from the points of the nearest input computed before, without exploration
-                     n_starts:int=64, # Trajectories run for the first round when `initial_states` is `None`
-                     tol:float=1e-10, # Exact mode: a root has |RHS| below this
-                     max_iter:int=50, # Newton (or Levenberg-Marquardt) iterations per round
-                     max_rounds:int=20, # Rounds at most
-                     method:str='batched', # 'batched', or 'scipy' for the original one-start-at-a-time search (Gaussian starts only)
-                     seed=None): # Seed or `np.random.Generator` for every random draw
+                     initial_states:np.ndarray=None, # Starts of the first round (M, N); trajectories if `None`
+                     warm_start:bool=False, # Start from the points of the nearest input computed before, only
+                     seed=None, # Seed or `np.random.Generator` for every random draw
+                     **settings): # Settings for this call only: fields of `FixedPointSettings` (patience, fun_tol...)
     "Find, classify and store the fixed points (or slow points) under a constant input; returns a `FixedPoints`."
     u = self._input(input_vector, Input)
-    require(mode in ('exact', 'approx'), 'mode', mode, "'exact' or 'approx' is required")
-    require(method in ('batched', 'scipy'), 'method', method, "'batched' or 'scipy' is required")
+    if mode is not None: settings['mode'] = mode
+    s = self.settings.updated('get_fixed_points', **settings)
+    if s.method == 'scipy':
+        given = [k for k,v in (('initial_states', initial_states), ('warm_start', warm_start)) if v is not None and v is not False]
+        require(not given, 'keyword', given, "method='scipy' starts from Gaussian states only")
     rng = np.random.default_rng(seed)
-    settings = dict(mode=mode, fun_tol=fun_tol, stop_length=stop_length, sigma_init_guess=sigma_init_guess, diff_cutoff=diff_cutoff, tol=tol)
-    if method == 'scipy': points = scipy_fixed_points(self.RNN, u, patience=patience, rng=rng, **settings)[0]
+    if s.method == 'scipy':
+        points = scipy_fixed_points(self.RNN, u, s.mode, s.patience, s.q_tol(self.RNN.tau), s.stop_length,
+                                    s.sigma_init_guess, s.diff_cutoff, s.tol, rng)[0]
+        return self._store(u, points, s)
+    starts,patience = self._warm_starts(u) if warm_start else None,s.patience
+    if starts is not None: patience = 0
+    elif initial_states is not None: starts = self._check_states(initial_states)
     else:
-        starts = self._warm_starts(u) if warm_start else None
-        if starts is not None: patience = 0
-        elif initial_states is not None: starts = self._check_states(initial_states)
-        else: starts = relaxation_starts(self.RNN, u, n_starts, sigma_init_guess, rng, every=None if mode == 'exact' else int(np.ceil(self.RNN.tau / self.RNN.dt)))
-        points = self._search(u, starts, patience=patience, max_iter=max_iter, max_rounds=max_rounds, rng=rng, **settings)
-    return self._store(u, points, mode, eig_cutoff)
-DynamicSystemAnalyzer.get_fixed_points = get_fixed_points
+        every = None if s.mode == 'exact' else int(np.ceil(self.RNN.tau / self.RNN.dt))
+        starts = relaxation_starts(self.RNN, u, s.n_starts, s.sigma_init_guess, rng, every=every)
+    return self._store(u, self._search(u, starts, s, patience, rng), s)
 
 # %% ../nbs/05_dynamics.ipynb #9c8c97f0
-def _search(self:DynamicSystemAnalyzer, u, starts, mode, patience, fun_tol, stop_length, sigma_init_guess, diff_cutoff, tol,
-            max_iter, max_rounds, rng):
-    "The distinct points (K, N) found from `starts` and from up to `max_rounds` exploration rounds."
+@patch
+def _search(self:DynamicSystemAnalyzer, u, starts, s:FixedPointSettings, patience:int, rng):
+    "The distinct points (K, N) found from `starts` and from up to `s.max_rounds` exploration rounds."
     known,residuals,tried,confirming = np.zeros((0, self.RNN.N)),np.zeros(0),set(),False
-    for round_ in range(max_rounds):
-        if mode == 'exact': found,r = newton_roots(self.RNN, starts, u, known, min(tol, np.sqrt(2 * fun_tol)), max_iter, diff_cutoff)
-        else: found,r = slow_points(self.RNN, starts, u, fun_tol, max_iter)
+    q_tol = s.q_tol(self.RNN.tau)
+    for round_ in range(s.max_rounds):
+        if s.mode == 'exact':
+            found,r = newton_roots(self.RNN, starts, u, known, min(s.tol, np.sqrt(2 * q_tol)), s.max_iter, s.diff_cutoff)
+        else: found,r = slow_points(self.RNN, starts, u, q_tol, s.max_iter)
         n_known = len(known)
         candidates,candidate_r = np.concatenate([known, found]),np.concatenate([residuals, r])
-        keep = merge_points(candidates, diff_cutoff, rank=np.r_[np.full(n_known, -1.), r])   # known points stay as they are
+        keep = merge_points(candidates, s.diff_cutoff, rank=np.r_[np.full(n_known, -1.), r])   # known points stay
         known,residuals = candidates[keep],candidate_r[keep]
         pairs = neighbour_pairs(known, k=6, exclude=tried)
         exhausted = round_ > 0 and 0 < len(known) == n_known
-        if len(known) >= stop_length or patience <= 0 or (exhausted and confirming): break
+        if len(known) >= s.stop_length or patience <= 0 or (exhausted and confirming): break
         confirming = exhausted
         if confirming:    # the original pipeline's test: `patience` Gaussian starts in a row that find nothing new
-            starts = sigma_init_guess * rng.standard_normal((patience, self.RNN.N))
+            starts = s.sigma_init_guess * rng.standard_normal((patience, self.RNN.N))
             continue
         pairs = pairs[:patience // 2]
         tried.update(map(tuple, pairs.tolist()))
-        starts = exploration_starts(known, pairs, patience, sigma_init_guess, rng)
-        if self.RNN.activation.name == 'relu' and mode == 'exact':
+        starts = exploration_starts(known, pairs, patience, s.sigma_init_guess, rng)
+        if self.RNN.activation.name == 'relu' and s.mode == 'exact':
             starts = np.concatenate([starts, relu_neighbour_states(self.RNN, known[n_known:], u)])
         if _odd_symmetric(self.RNN, u): starts = np.concatenate([starts, -known[n_known:]])
-    if len(known) > stop_length and mode == 'exact':
-        warnings.warn(f"{len(known)} points found, more than stop_length={stop_length}: {stop_length} of them spread over "
-                      "the others are kept (a continuous attractor? raise stop_length to keep more)")
-    return known[spread_subset(known, stop_length)]
+    if len(known) > s.stop_length and s.mode == 'exact':
+        warnings.warn(f"{len(known)} points found, more than stop_length={s.stop_length}: {s.stop_length} of them spread "
+                      "over the others are kept (a continuous attractor? raise stop_length to keep more)")
+    return known[spread_subset(known, s.stop_length)]
 
+@patch
 def _check_states(self:DynamicSystemAnalyzer, states):
     "Initial states as a float64 array (M, N)."
     states = np.asarray(states, dtype=np.float64)
-    require(states.ndim == 2 and states.shape[1] == self.RNN.N and len(states) > 0, 'initial_states shape', states.shape,
-             f"(M, N) with N={self.RNN.N} and M >= 1 is required")
+    require(states.ndim == 2 and states.shape[1] == self.RNN.N and len(states) > 0, 'initial_states shape',
+            states.shape, f"(M, N) with N={self.RNN.N} and M >= 1 is required")
     return states
 
+@patch
 def _warm_starts(self:DynamicSystemAnalyzer, u):
     "The points found for the stored input nearest to `u`; `None` if there are none."
     stored = [fp for fp in self.fixed_points.values() if len(fp)]
     if not stored: return None
     return min(stored, key=lambda fp: np.linalg.norm(fp.input_vector - u)).points
 
-def _store(self:DynamicSystemAnalyzer, u, points, mode, eig_cutoff):
+@patch
+def _store(self:DynamicSystemAnalyzer, u, points, s:FixedPointSettings):
     "Classify `points`, keep the result under the input's key and return it."
     F = self.RNN.rhs(points, u)
     E = sorted_eigenvalues(self.RNN.rhs_jac(points, u)) if len(points) else np.zeros((0, self.RNN.N), dtype=complex)
-    result = FixedPoints(points, u, np.linalg.norm(F, axis=1), E, classify(E, eig_cutoff), mode, eig_cutoff)
+    result = FixedPoints(points, u, np.linalg.norm(F, axis=1), E, classify(E, s.eig_cutoff), s.mode, s.eig_cutoff)
     if not len(points):
-        hint = "try mode='approx' with a larger fun_tol" if mode == 'exact' else "try a larger fun_tol"
-        warnings.warn(f"No {'fixed' if mode == 'exact' else 'slow'} point found for input {input_key(u)}: {hint}, more starts "
-                      "(n_starts, initial_states) or a larger patience.")
+        hint = "try mode='approx' with a larger fun_tol" if s.mode == 'exact' else "try a larger fun_tol"
+        warnings.warn(f"No {'fixed' if s.mode == 'exact' else 'slow'} point found for input {input_key(u)}: {hint}, "
+                      "more starts (n_starts, initial_states) or a larger patience.")
     self.fixed_points[input_key(u)],self.fp_data[input_key(u)] = result,result.as_fp_data()
     return result
-DynamicSystemAnalyzer._search,DynamicSystemAnalyzer._check_states = _search,_check_states
-DynamicSystemAnalyzer._warm_starts,DynamicSystemAnalyzer._store = _warm_starts,_store
 
 # %% ../nbs/05_dynamics.ipynb #8805c06c
+class PointAnalytics(NamedTuple):
+    "`compute_point_analytics`'s result: unpacks like the original's `fun_val, J, E, l, r = ...`, and has names."
+    fun_val:float                # |-x + f(z)|^2 = tau^2 |dx/dt|^2: the original's quantity, the one `fun_tol` bounds
+    jacobian:np.ndarray          # d(dx/dt)/dx (N, N): the original's Jacobian of -x + f(z), divided by tau
+    eigenvalues:np.ndarray       # its eigenvalues, by decreasing real part (N,)
+    left_eigenvector:np.ndarray  # unit left eigenvector of the first, positive overlap with the right one (N,)
+    right_eigenvector:np.ndarray # unit right eigenvector of the first, largest entry positive (N,)
+
+    def __getitem__(self, key):
+        "By position, as a tuple, or by field name, as the dictionary of earlier versions."
+        return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
+
 def _principal_vectors(J):
     "Sorted eigenvalues and the unit left and right eigenvectors of the first, sign fixed."
     E,VL,VR = eig(J, left=True, right=True)
@@ -453,19 +519,19 @@ def _principal_vectors(J):
     l = l / np.linalg.norm(l); l = l * (np.sign(l @ r) or 1)
     return E,l,r
 
+@patch
 def compute_point_analytics(self:DynamicSystemAnalyzer,
                             point:np.ndarray, # A state (N,)
                             input_vector=None, # Constant input (n_inputs,)
                             *,
                             Input=None): # The original pipeline's name for `input_vector`
-    "|RHS|^2, Jacobian, sorted eigenvalues and principal left and right eigenvectors at `point`, as a dict."
+    "The speed, Jacobian, sorted eigenvalues and principal left and right eigenvectors at `point`."
     u = self._input(input_vector, Input)
     x = np.asarray(point, dtype=np.float64).reshape(-1)
-    require(x.size == self.RNN.N and np.isfinite(x).all(), 'point shape', np.shape(point), f"N={self.RNN.N} finite numbers are required")
-    F,J = self.RNN.rhs(x, u),self.RNN.rhs_jac(x, u)
-    E,l,r = _principal_vectors(J)
-    return dict(fun_val=float(F @ F), jacobian=J, eigenvalues=E, left_eigenvector=l, right_eigenvector=r)
-DynamicSystemAnalyzer.compute_point_analytics = compute_point_analytics
+    require(x.size == self.RNN.N and np.isfinite(x).all(), 'point shape', np.shape(point),
+            f"N={self.RNN.N} finite numbers are required")
+    G,J = self.RNN.tau * self.RNN.rhs(x, u),self.RNN.rhs_jac(x, u)
+    return PointAnalytics(float(G @ G), J, *_principal_vectors(J))
 
 # %% ../nbs/05_dynamics.ipynb #ab81803d
 def sample_states(self:DynamicSystemAnalyzer,
@@ -542,3 +608,283 @@ def enumerate_relu_fixed_points(rnn:RNN_numpy, # A ReLU network, small (N <= 16 
     x = np.linalg.solve(A[regular], (on[regular] * b)[..., None])[..., 0]
     consistent = ((x @ rnn.W_rec.T + b > 0) == (on[regular] > 0)).all(1)
     return x[consistent]
+
+# %% ../nbs/05_dynamics.ipynb #406c65df
+def order_along_curve(points:np.ndarray): # Points (K, N), K >= 3, sampled along a curve
+    "Order of the points along the curve they sample (the longest path of their minimum spanning tree), and whether it closes."
+    D = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    tree = minimum_spanning_tree(D).toarray(); tree = np.maximum(tree, tree.T)
+    hops,pred = shortest_path(tree, directed=False, unweighted=True, return_predecessors=True, indices=0)
+    a = int(np.argmax(np.where(np.isfinite(hops), hops, -1)))
+    hops,pred = shortest_path(tree, directed=False, unweighted=True, return_predecessors=True, indices=a)
+    b = int(np.argmax(np.where(np.isfinite(hops), hops, -1)))
+    path = [b]
+    while path[-1] != a: path.append(int(pred[path[-1]]))
+    path = np.array(path[::-1])
+    off = np.setdiff1d(np.arange(len(points)), path)           # side branches: placed by their nearest point on the path
+    rank = np.empty(len(points)); rank[path] = np.arange(len(path))
+    if len(off): rank[off] = D[np.ix_(off, path)].argmin(1) + 0.5
+    order = np.argsort(rank, kind='stable')
+    steps = np.linalg.norm(np.diff(points[path], axis=0), axis=1)
+    gap = D[path[0], path[-1]]
+    closed = bool(len(path) > 3 and gap <= 2 * steps.max() and gap < 0.2 * steps.sum())
+    return order,closed
+
+def _smooth(curve, closed, width=3):
+    "Moving average of the ordered points over `width` (odd) neighbours (wrapping round a closed curve)."
+    if width < 3 or len(curve) < 2 * width: return curve
+    pad = width // 2
+    ext = np.concatenate([curve[-pad:], curve, curve[:pad]]) if closed else \
+          np.concatenate([np.repeat(curve[:1], pad, 0), curve, np.repeat(curve[-1:], pad, 0)])
+    kernel = np.ones(width) / width
+    out = np.stack([np.convolve(ext[:, j], kernel, mode='valid') for j in range(curve.shape[1])], 1)
+    if not closed: out[:pad],out[-pad:] = curve[:pad],curve[-pad:]
+    return out
+
+def curve_geometry(points:np.ndarray): # Points (K, N) sampled along a curve
+    "The points in order along their curve, whether it closes, its length and unit tangents (K, N) at the ordered points."
+    order,closed = order_along_curve(points)
+    curve = _smooth(points[order], closed)
+    ahead,behind = (np.roll(curve, -1, 0),np.roll(curve, 1, 0)) if closed else \
+                   (np.r_[curve[1:], curve[-1:]],np.r_[curve[:1], curve[:-1]])
+    tangents = ahead - behind
+    tangents /= np.linalg.norm(tangents, axis=1, keepdims=True) + 1e-300
+    segments = np.linalg.norm(np.diff(np.r_[curve, curve[:1]] if closed else curve, axis=0), axis=1)
+    return order,closed,float(segments.sum()),tangents
+
+# %% ../nbs/05_dynamics.ipynb #52546c3c
+@dataclass(repr=False)
+class SlowManifold:
+    "A one-dimensional slow manifold (a line or a ring of slow points) under one input, measured."
+    points:np.ndarray            # slow points, in order along the curve (K, N)
+    input_vector:np.ndarray      # the input (n_inputs,)
+    closed:bool                  # a ring (closed curve) or a line (open curve)
+    length:float                 # length of the curve, in state space
+    explained_variance:np.ndarray # fraction of the points' variance on each principal axis, largest first
+    participation_ratio:float    # (sum of variances)^2 / sum of squared variances: 1 for a straight line, 2 for a circle
+    tangents:np.ndarray          # unit direction of the curve at each point (K, N)
+    slow_eigenvalues:np.ndarray  # at each point the Jacobian's eigenvalue nearest zero (K,): slowness along
+    next_eigenvalues:np.ndarray  # and the next nearest (K,): slowness across
+    readout_angles:np.ndarray    # angle (degrees) between the tangent and each row of W_out (K, n_outputs)
+    readout_subspace_angles:np.ndarray # angle (degrees) between the tangent and the row space of W_out (K,)
+
+    @property
+    def kind(self) -> str: return 'ring' if self.closed else 'line'
+
+    @property
+    def readout_angle(self) -> float:
+        "Median angle between the manifold's direction and the row space of W_out (90: hidden from the output)."
+        return float(np.median(self.readout_subspace_angles))
+
+    def __len__(self): return len(self.points)
+
+    def __repr__(self):
+        return (f"SlowManifold(input={input_key(self.input_vector)}: a {self.kind} of {len(self)} slow points, length "
+                f"{self.length:.2f}, participation ratio {self.participation_ratio:.2f}, slowest eigenvalue (median) "
+                f"{np.median(self.slow_eigenvalues):.2e}, next {np.median(self.next_eigenvalues):.2e}, "
+                f"{self.readout_angle:.1f} deg from the readout)")
+
+def _two_nearest_zero(E):
+    "Per row of eigenvalues (K, N), the real parts of the eigenvalue nearest zero and of the next nearest."
+    order = np.argsort(np.abs(E.real), axis=1, kind='stable')[:, :2]
+    return np.take_along_axis(E.real, order, 1).T
+
+def describe_manifold(rnn:RNN_numpy, # The network
+                      points:np.ndarray, # Slow points (K, N), K >= 4, sampled along a line or ring
+                      input_vector) -> SlowManifold: # The constant input
+    "Order, shape, length, slowness and orientation against the readout of the curve of slow points `points`."
+    u = check_input_vector(rnn, input_vector)
+    points = np.asarray(points, dtype=np.float64)
+    require(points.ndim == 2 and points.shape[1] == rnn.N and len(points) >= 4, 'points shape', points.shape,
+            f"(K, N) with N={rnn.N} and K >= 4 is required")
+    order,closed,length,tangents = curve_geometry(points)
+    points = points[order]
+    var = np.linalg.svd(points - points.mean(0), compute_uv=False)**2
+    slow,nxt = _two_nearest_zero(np.linalg.eigvals(rnn.rhs_jac(points, u)))
+    rows = rnn.W_out / np.linalg.norm(rnn.W_out, axis=1, keepdims=True)
+    cosines = np.clip(np.abs(tangents @ rows.T), 0, 1)
+    basis = np.linalg.svd(rnn.W_out, full_matrices=False)[2]                # orthonormal rows spanning the readout
+    in_span = np.clip(np.linalg.norm(tangents @ basis.T, axis=1), 0, 1)
+    return SlowManifold(points, u, closed, length, var / var.sum(), float(var.sum()**2 / (var**2).sum()), tangents,
+                        slow, nxt, np.degrees(np.arccos(cosines)), np.degrees(np.arccos(in_span)))
+
+@patch
+def slow_manifold(self:DynamicSystemAnalyzer,
+                  input_vector, # Constant input (n_inputs,)
+                  initial_states:np.ndarray, # States near the manifold (M, N), e.g. from trials (`sample_states`)
+                  fun_tol:float=2e-4, # Slow points have tau^2 |dx/dt|^2 at most this
+                  diff_cutoff:float=1e-3, # Slow points closer than this are one
+                  seed=None) -> SlowManifold: # Seed or `np.random.Generator`
+    "The slow points reached from `initial_states` (no exploration), measured as a line or a ring."
+    slow = self.get_fixed_points(input_vector, 'approx', initial_states=initial_states, fun_tol=fun_tol,
+                                 diff_cutoff=diff_cutoff, patience=0, seed=seed)
+    require(len(slow) >= 4, 'number of slow points', len(slow),
+            "at least 4 are needed: give more initial states, or a larger fun_tol")
+    return describe_manifold(self.RNN, slow.points, slow.input_vector)
+
+# %% ../nbs/05_dynamics.ipynb #daf7f471
+def _extended_jacobian(rnn, x, lam, u0, du):
+    "G = -x + f(z) at (x, u0 + lam du), and its Jacobian [dG/dx, dG/dlam] (N, N + 1)."
+    z = rnn.W_rec @ x + rnn.W_inp @ (u0 + lam * du) + rnn.bias_rec
+    slope = rnn.activation.derivative(z)
+    A = slope[:, None] * rnn.W_rec - np.eye(rnn.N)
+    return rnn.activation.numpy(z) - x,np.c_[A, slope * (rnn.W_inp @ du)]
+
+def _tangent(A, previous):
+    "The unit null vector of A (N, N + 1), oriented along `previous`."
+    t = np.linalg.lstsq(np.r_[A, previous[None]], np.r_[np.zeros(len(A)), 1.], rcond=None)[0]
+    return t / np.linalg.norm(t)
+
+def _correct(rnn, y, t, anchor, u0, du, tol=1e-12, max_iter=12):
+    "Newton from y onto G = 0 within the hyperplane t . (y - anchor) = 0: the point and whether it converged."
+    for _ in range(max_iter):
+        G,A = _extended_jacobian(rnn, y[:-1], y[-1], u0, du)
+        r = np.r_[G, t @ (y - anchor)]
+        if np.linalg.norm(r) < tol: return y,True
+        try: y = y - np.linalg.solve(np.r_[A, t[None]], r)
+        except np.linalg.LinAlgError: return y,False
+        if not np.isfinite(y).all(): return y,False
+    return y,np.linalg.norm(np.r_[_extended_jacobian(rnn, y[:-1], y[-1], u0, du)[0], t @ (y - anchor)]) < 1e3 * tol
+
+# %% ../nbs/05_dynamics.ipynb #7d7e6b4f
+@dataclass(repr=False)
+class Branch:
+    "One branch of fixed points followed along the input path u(lam) = u0 + lam (u1 - u0), 0 <= lam <= 1."
+    lams:np.ndarray        # the path parameter at each step (S,)
+    states:np.ndarray      # the fixed point at each step (S, N)
+    n_unstable:np.ndarray  # eigenvalues with a positive real part at each step (S,): 0 where stable
+    fold_lams:np.ndarray   # where the branch turns back (saddle-node bifurcations) (F,)
+    fold_states:np.ndarray # the fixed point there (F, N)
+
+    def __len__(self): return len(self.lams)
+
+    @property
+    def stability_changes(self) -> np.ndarray:
+        "Steps i after which the number of unstable directions changes (at folds, and at Hopf points)."
+        return np.flatnonzero(np.diff(self.n_unstable) != 0)
+
+    def __repr__(self):
+        return (f"Branch({len(self)} steps, lam {self.lams[0]:.3g} -> {self.lams[-1]:.3g}, {len(self.fold_lams)} "
+                f"fold(s), unstable directions {self.n_unstable[0]} -> {self.n_unstable[-1]})")
+
+def _land(rnn, y_in, y_out, edge, u0, du, tol=1e-12):
+    "The fixed point at lam = edge, between a step inside the path (y_in) and one past its end (y_out)."
+    w = (edge - y_in[-1]) / (y_out[-1] - y_in[-1])
+    x = (1 - w) * y_in[:-1] + w * y_out[:-1]
+    for _ in range(20):
+        G,A = _extended_jacobian(rnn, x, edge, u0, du)
+        if np.linalg.norm(G) < tol: break
+        x = x - np.linalg.solve(A[:, :-1], G)
+    return np.r_[x, edge]
+
+def _refine_fold(rnn, y, t, h, u0, du, n_bisect=50):
+    "Bisect the arclength between y (tangent t) and the step h further, where the lam-component of the tangent flips."
+    lo,hi,best = 0.,h,y
+    for _ in range(n_bisect):
+        s = (lo + hi) / 2
+        ym,ok = _correct(rnn, y + s * t, t, y + s * t, u0, du)
+        if not ok: break
+        tm = _tangent(_extended_jacobian(rnn, ym[:-1], ym[-1], u0, du)[1], t)
+        if np.sign(tm[-1]) == np.sign(t[-1]): lo = s
+        else: hi = s
+        best = ym
+        if hi - lo < 1e-12: break
+    return best
+
+def follow_branch(rnn:RNN_numpy, # The network
+                  x0:np.ndarray, # A fixed point at lam0 (N,)
+                  u0:np.ndarray, # Input at lam = 0 (n_inputs,)
+                  u1:np.ndarray, # Input at lam = 1 (n_inputs,)
+                  lam0:float=0., # Where x0 is a fixed point: 0 or 1
+                  h:float=0.05, # First arclength step, in (x, lam) space
+                  h_max:float=0.5, # Longest step
+                  h_min:float=1e-8, # Shortest step: the branch ends if even this fails
+                  max_steps:int=5000) -> Branch: # Steps at most
+    "Follow the fixed point x0 by pseudo-arclength continuation (Euler predictor, Newton corrector) until lam leaves [0, 1]."
+    du = np.asarray(u1, dtype=np.float64) - u0
+    direction = 1. if lam0 == 0 else -1.
+    y = np.r_[x0, lam0]
+    t = _tangent(_extended_jacobian(rnn, x0, lam0, u0, du)[1], np.r_[np.zeros(rnn.N), direction])
+    ys,ts,folds = [y],[t],[]
+    for _ in range(max_steps):
+        y_new,ok = _correct(rnn, y + h * t, t, y + h * t, u0, du)
+        t_new = _tangent(_extended_jacobian(rnn, y_new[:-1], y_new[-1], u0, du)[1], t) if ok else t
+        corner = h < 1e-6 and ok and np.linalg.norm(y_new - y) <= 2 * h     # a kink (ReLU): the tangent jumps
+        if not corner and (not ok or t_new @ t < 0.95 or np.linalg.norm(y_new - y) > 2 * h):   # a shorter step
+            h /= 2
+            if h < h_min: break
+            continue
+        if np.sign(t_new[-1]) != np.sign(t[-1]) and t[-1] != 0: folds.append(_refine_fold(rnn, y, t, h, u0, du))
+        if not 0 <= y_new[-1] <= 1:
+            ys.append(_land(rnn, y, y_new, 1. if y_new[-1] > 1 else 0., u0, du)); break
+        ys.append(y_new); ts.append(t_new); y,t = y_new,t_new
+        h = min(1.5 * h, h_max)
+    Y = np.array(ys)
+    A = np.array([_extended_jacobian(rnn, y[:-1], y[-1], u0, du)[1][:, :-1] for y in Y])
+    n_unstable = (np.linalg.eigvals(A).real > 0).sum(1)
+    F = np.array(folds).reshape(-1, rnn.N + 1)
+    return Branch(Y[:, -1], Y[:, :-1], n_unstable, F[:, -1], F[:, :-1])
+
+# %% ../nbs/05_dynamics.ipynb #447eb051
+@dataclass(repr=False)
+class Continuation:
+    "Fixed points followed as the input moves from u0 to u1: their branches, folds and stability."
+    u0:np.ndarray       # input at lam = 0 (n_inputs,)
+    u1:np.ndarray       # input at lam = 1 (n_inputs,)
+    branches:list       # one `Branch` per fixed point followed (each point's identity along the path)
+
+    def input_at(self, lam): return self.u0 + np.asarray(lam)[..., None] * (self.u1 - self.u0)
+
+    @property
+    def fold_lams(self) -> np.ndarray:
+        "Where branches meet and vanish (saddle-node bifurcations), sorted."
+        return np.sort(np.concatenate([b.fold_lams for b in self.branches]))
+
+    def __repr__(self):
+        folds = ', '.join(f"{l:.6f}" for l in self.fold_lams)
+        return (f"Continuation(input {input_key(self.u0)} -> {input_key(self.u1)}: {len(self.branches)} branches, "
+                f"{len(self.fold_lams)} folds at lam = [{folds}])")
+
+def _on_branches(x, lam, branches, eps=1e-6):
+    "Whether the fixed point x at lam (0 or 1) is an end of one of `branches`."
+    return any(abs(b.lams[k] - lam) < 1e-9 and np.linalg.norm(b.states[k] - x) < eps for b in branches for k in (0, -1))
+
+@patch
+def continue_fixed_points(self:DynamicSystemAnalyzer,
+                          u0, # Input where the path starts (n_inputs,)
+                          u1, # Input where it ends (n_inputs,)
+                          seed=None, # Seed or `np.random.Generator` of the searches at u0 and u1
+                          **branch_kwargs) -> Continuation: # Passed to `follow_branch` (h, h_max, max_steps)
+    "Follow every fixed point at u0 (and every one at u1 not reached so) along the straight path from u0 to u1."
+    u0,u1 = check_input_vector(self.RNN, u0),check_input_vector(self.RNN, u1)
+    rng = np.random.default_rng(seed)
+    branches = []
+    for lam,u in ((0., u0), (1., u1)):
+        for x in self.get_fixed_points(u, 'exact', seed=rng).points:
+            if not _on_branches(x, lam, branches): branches.append(follow_branch(self.RNN, x, u0, u1, lam, **branch_kwargs))
+    return Continuation(u0, u1, branches)
+
+# %% ../nbs/05_dynamics.ipynb #a2cfabac
+def plot_bifurcation(continuation:Continuation, # What `continue_fixed_points` returned
+                     coordinate:np.ndarray=None, # State direction (N,) on the vertical axis; the states' first PC if `None`
+                     ylabel:str=None, # Label of the vertical axis
+                     ax=None): # Axes to draw in; a new figure if `None`
+    "The bifurcation diagram: each branch's state coordinate against the input, solid where stable, dashed where not."
+    du = continuation.u1 - continuation.u0
+    i = int(np.argmax(np.abs(du)))                                   # the input channel that moves most
+    if coordinate is None:
+        coordinate = PCA(1).fit(np.vstack([b.states for b in continuation.branches])).components_[0]
+        ylabel = ylabel or 'PC 1 of the fixed points'
+    if ax is None: ax = plt.figure(figsize=(7, 4.5)).add_subplot()
+    colors = plt.get_cmap('tab10')
+    for k,b in enumerate(continuation.branches):
+        x,y = continuation.u0[i] + b.lams * du[i],b.states @ coordinate
+        for j in range(len(b) - 1):
+            ax.plot(x[j:j + 2], y[j:j + 2], color=colors(k % 10), lw=2 if b.n_unstable[j + 1] == 0 else 1,
+                    ls='-' if b.n_unstable[j + 1] == 0 else '--')
+        ax.plot(continuation.u0[i] + b.fold_lams * du[i], b.fold_states @ coordinate, 'ko', ms=6)
+    handles = [plt.Line2D([], [], color='k', lw=2, label='stable'), plt.Line2D([], [], color='k', ls='--', label='unstable'),
+               plt.Line2D([], [], color='k', ls='', marker='o', label='fold (saddle-node)')]
+    ax.legend(handles=handles, fontsize=8, loc='best')
+    ax.set(xlabel=f"input {i}", ylabel=ylabel or 'state coordinate', title='Fixed points along the input path')
+    return ax.figure

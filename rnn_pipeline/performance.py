@@ -60,6 +60,8 @@ class PerformanceAnalyzer:
     def _mask(self, mask, n_steps):
         "`mask` as an array of time steps: the task's mask when `None`, or every step without a task."
         if mask is None: mask = np.arange(n_steps) if self.task is None else self.task.mask
+        require(isinstance(mask, (list, tuple, range, np.ndarray)) and all(isinstance(t, (int, np.integer)) and not isinstance(t, bool)
+                for t in np.ravel(mask)), 'mask', mask, "a list of integer time steps is required")
         mask = np.asarray(mask, dtype=int)
         require(mask.ndim == 1 and mask.size > 0 and mask.min() >= 0 and mask.max() < n_steps, 'mask', mask,
                  f"a list of time steps between 0 and n_steps-1={n_steps - 1} is required")

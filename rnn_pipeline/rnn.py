@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .core import require
+from .core import fresh_seed, require, require_number
 
 # %% ../nbs/02_rnn.ipynb #443c57d2
 def input_drive(u, # Inputs (T, B, n_inputs)
@@ -85,8 +85,8 @@ def get_activation(activation) -> Activation:
 # %% ../nbs/02_rnn.ipynb #5e5b614a
 def check_time_constants(dt:float, tau:float):
     "Check that the Euler step is positive and no larger than the time constant."
-    require(dt > 0, 'dt', dt, "a positive time step is required")
-    require(tau > 0, 'tau', tau, "a positive time constant is required")
+    require_number('dt', dt, 0)
+    require_number('tau', tau, 0)
     require(dt <= tau, 'dt', dt, f"the Euler step must not exceed tau={tau}")
 
 def check_inputs(u, n_inputs:int):
@@ -217,16 +217,19 @@ class RNN_pytorch(torch.nn.Module):
                  connectivity_mask=None, # Allowed recurrent connections (N, N); drawn from the density if `None`
                  seed:int=None): # Seed for a new generator when `random_generator` is `None`
         super().__init__()
-        require(isinstance(N, (int, np.integer)) and N > 0, 'N', N, "a positive number of units is required")
+        for name,size,most in (('N', N, 20_000), ('input_size', input_size, 10**4), ('output_size', output_size, 10**4)):
+            require_number(name, size, 0, most, integer=True)
         check_time_constants(dt, tau)
-        require(0 < connectivity_density_rec <= 1, 'connectivity_density_rec', connectivity_density_rec, "a fraction in (0, 1] is required")
-        for name,sigma in (('sigma_rec', sigma_rec), ('sigma_inp', sigma_inp)): require(sigma >= 0, name, sigma, "a noise level >= 0 is required")
+        require_number('connectivity_density_rec', connectivity_density_rec, 0, 1)
+        require_number('spectral_rad', spectral_rad, 0)
+        require_number('exc_fraction', exc_fraction, 0, 1, strict=False)
+        for name,sigma in (('sigma_rec', sigma_rec), ('sigma_inp', sigma_inp)): require_number(name, sigma, 0, strict=False)
         self.N,self.dt,self.tau,self.constrained = int(N),float(dt),float(tau),constrained
         self.sigma_rec,self.sigma_inp,self.exc_fraction = sigma_rec,sigma_inp,exc_fraction
         self.input_size,self.output_size,self.spectral_rad = input_size,output_size,spectral_rad
         self.activation = get_activation(activation)
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-        self.generator = random_generator or torch.Generator().manual_seed(seed if seed is not None else torch.seed())
+        self.generator = random_generator or torch.Generator().manual_seed(seed if seed is not None else fresh_seed())
         mask = self._connectivity_mask(connectivity_mask, connectivity_density_rec)
         W_rec,W_inp,W_out = init_weights(self.N, input_size, output_size, constrained, exc_fraction, mask, spectral_rad, self.generator)
         as_param = lambda a: torch.nn.Parameter(torch.tensor(a, dtype=torch.float32, device=self.device))
@@ -373,6 +376,7 @@ def run(self:RNN_numpy,
         y_init:np.ndarray=None): # Initial state (N,); the network's `y_init` if `None`
     "Simulate a batch: states (N, n_steps, batch) and outputs (n_outputs, n_steps, batch)."
     check_inputs(input_batch, self.n_inputs)
+    for name,sigma in (('sigma_rec', sigma_rec), ('sigma_inp', sigma_inp)): require_number(name, sigma, 0, strict=False)
     u = np.asarray(input_batch, dtype=np.float64).transpose(1, 2, 0)
     rng = np.random.default_rng(rng_numpy)
     noise = lambda shape, sigma: noise_scale(sigma, self.alpha) * rng.standard_normal(shape) if sigma > 0 else 0.

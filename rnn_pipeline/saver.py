@@ -8,7 +8,7 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/saver.html.md"""
 __all__ = ['FORMATS', 'RUN_FILES', 'write_data', 'read_data', 'DataSaver', 'save_params', 'load_params', 'create_run_folder',
            'save_run', 'is_run_folder']
 
-# %% ../nbs/06_saver.ipynb #2837e976
+# %% ../nbs/06_saver.ipynb #4a1d8552
 from pathlib import Path
 import itertools
 import json
@@ -19,10 +19,10 @@ import uuid
 
 import numpy as np
 
-from .core import atomic_write, json_default, require
+from .core import atomic_write, json_text, remove_stale_temporaries, require
 
-# %% ../nbs/06_saver.ipynb #c4b5ba15
-def _write_json(data, f): f.write(json.dumps(data, indent=4, default=json_default).encode())
+# %% ../nbs/06_saver.ipynb #5f4f0e8d
+def _write_json(data, f): f.write(json_text(data).encode())
 
 def _write_npz(data, f):
     require(isinstance(data, dict), 'data', type(data).__name__, "an .npz file holds a dict of arrays")
@@ -46,7 +46,7 @@ def _format(path):
     require(suffix in FORMATS, 'filename', str(path), f"the extension must be one of {', '.join(FORMATS)}")
     return FORMATS[suffix]
 
-# %% ../nbs/06_saver.ipynb #457884e5
+# %% ../nbs/06_saver.ipynb #fa045b63
 def write_data(data, # What to save: JSON-able (NumPy included) for .json, a dict of arrays for .npz, anything for .pkl
                path, # The file; its extension chooses the format
                overwrite:bool=False) -> Path: # Replace `path` if it exists
@@ -61,9 +61,13 @@ def read_data(path, # A .json, .npz or .pkl file
     if read is _read_pkl:
         require(trusted, 'trusted', trusted, f"{path} is a pickle, and unpickling runs any code it contains: "
                  "pass trusted=True only for a file you made or trust")
-    return read(path)
+    remove_stale_temporaries(path)
+    if not Path(path).is_file(): raise FileNotFoundError(f"{path} does not exist")
+    try: return read(path)
+    except Exception as e:
+        raise ValueError(f"{path} is damaged: it cannot be read as {Path(path).suffix} ({type(e).__name__}: {e}); nothing was changed") from None
 
-# %% ../nbs/06_saver.ipynb #c5c66062
+# %% ../nbs/06_saver.ipynb #7a3f36c7
 class DataSaver:
     "A folder of results: data by extension (.json, .npz, .pkl) and PNG figures, written atomically and never overwritten by accident."
     def __init__(self, data_folder): # The folder; created with its parents if missing, never emptied
@@ -73,6 +77,7 @@ class DataSaver:
 
     def _target(self, filename) -> Path:
         "The path of `filename` in the folder, its subfolders created."
+        require(isinstance(filename, (str, Path)) and str(filename) not in ('', '.'), 'filename', filename, "a file name is required")
         path = self.data_folder/filename
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
@@ -96,7 +101,7 @@ class DataSaver:
         "Load `filename` from the folder; a pickle only with `trusted=True`, because unpickling can run arbitrary code."
         return read_data(self.data_folder/filename, trusted)
 
-# %% ../nbs/06_saver.ipynb #e56db01d
+# %% ../nbs/06_saver.ipynb #e0ce9fe4
 def save_params(saver:DataSaver, # Where to save
                 params:dict, # A parameter dict, as `RNN_pytorch.get_params()` returns
                 filename='params.npz', # An .npz file name
@@ -109,7 +114,7 @@ def load_params(path, # An .npz written by `save_params`, or the original pipeli
     "A parameter dict from an npz of `save_params` or, with `trusted=True`, from an original pipeline's pickle."
     return {k: v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v for k,v in read_data(path, trusted).items()}
 
-# %% ../nbs/06_saver.ipynb #b0a3ab39
+# %% ../nbs/06_saver.ipynb #ce53ea1e
 def create_run_folder(parent, # Parent folder; created if missing
                       name:str, # Name of the new folder
                       numbered:bool=False) -> Path: # Try name-2, name-3... if taken, instead of failing
@@ -124,7 +129,7 @@ def create_run_folder(parent, # Parent folder; created if missing
         except FileExistsError:
             if not numbered: raise FileExistsError(f"{folder} already exists: a run folder is never reused; choose another name") from None
 
-# %% ../nbs/06_saver.ipynb #329ed524
+# %% ../nbs/06_saver.ipynb #858a3522
 RUN_FILES = dict(config='config.json', params='params.npz', training='training.json', analysis='analysis.json',
                  status='status.json', checkpoint='checkpoint.pt')
 

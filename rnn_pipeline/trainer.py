@@ -7,7 +7,7 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/trainer.html.md"""
 # %% auto #0
 __all__ = ['masked_mse', 'orthogonality_penalty', 'Trainer', 'train_step', 'eval_step', 'stop_signals', 'time_to_score']
 
-# %% ../nbs/03_trainer.ipynb #cc60a186
+# %% ../nbs/03_trainer.ipynb #938e870f
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,11 +24,11 @@ import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .core import atomic_write, require
+from .core import atomic_write, require, require_number
 from .rnn import RNN_pytorch, RNN_numpy
 from .tasks import Task
 
-# %% ../nbs/03_trainer.ipynb #5118cd76
+# %% ../nbs/03_trainer.ipynb #9c9b1de2
 def masked_mse(outputs:torch.Tensor, # Outputs (n_outputs, n_steps, B)
                targets:torch.Tensor, # Targets, same shape
                mask): # Scored time steps
@@ -42,7 +42,18 @@ def orthogonality_penalty(W_inp:torch.Tensor, W_out:torch.Tensor) -> torch.Tenso
     overlaps = directions.t() @ directions
     return (overlaps - torch.diag(torch.diag(overlaps))).norm()
 
-# %% ../nbs/03_trainer.ipynb #aa1dd9f1
+# %% ../nbs/03_trainer.ipynb #2946e1d8
+_SETTINGS = dict(max_iter=dict(low=0, integer=True), eval_every=dict(low=0, integer=True),
+                 checkpoint_every=dict(low=0, integer=True), batch_size=dict(low=0, integer=True, optional=True),
+                 tol=dict(low=0, strict=False), lambda_orth=dict(low=0, strict=False), lambda_r=dict(low=0, strict=False),
+                 lr=dict(low=0), weight_decay=dict(low=0, strict=False), clip_grad_norm=dict(low=0, optional=True),
+                 score_target=dict(optional=True)) # each setting's bounds, as `require_number` takes them
+
+def _check_settings(**settings):
+    "Raise a `ValueError` naming the first setting whose value `_SETTINGS` does not allow."
+    for name,value in settings.items(): require_number(name, value, **_SETTINGS[name])
+
+# %% ../nbs/03_trainer.ipynb #baab1556
 class Trainer:
     "Train an `RNN_pytorch` on a `Task` by backpropagation through time."
     def __init__(self,
@@ -63,6 +74,9 @@ class Trainer:
                  progress:bool=True, # Show a progress bar
                  checkpoint=None, # File (.pt) of the training's checkpoints; none are written if `None`
                  checkpoint_every:int=100): # Iterations between checkpoints
+        _check_settings(max_iter=max_iter, eval_every=eval_every, checkpoint_every=checkpoint_every, batch_size=batch_size, tol=tol,
+                        lambda_orth=lambda_orth, lambda_r=lambda_r, lr=lr, weight_decay=weight_decay, clip_grad_norm=clip_grad_norm,
+                        score_target=score_target)
         self.RNN,self.Task = RNN,Task
         self.checkpoint,self.checkpoint_every = None if checkpoint is None else Path(checkpoint),checkpoint_every
         self.max_iter,self.tol,self.criterion = max_iter,tol,criterion
@@ -74,7 +88,7 @@ class Trainer:
         "Arrays as float32 tensors on the network's device."
         return [torch.as_tensor(a, dtype=torch.float32, device=self.RNN.device) for a in arrays]
 
-# %% ../nbs/03_trainer.ipynb #8f0a3495
+# %% ../nbs/03_trainer.ipynb #dd1d0690
 def _loss(self:Trainer, input_batch, target_batch, mask, w_noise):
     "Total loss (attached), per-trial losses and outputs of one batch."
     u,y = self._tensors(input_batch, target_batch)
@@ -98,7 +112,7 @@ def eval_step(self:Trainer, input_batch, target_batch, train_mask=None) -> float
     return _loss(self, input_batch, target_batch, self.Task.mask if train_mask is None else train_mask, False)[0].item()
 Trainer.train_step,Trainer.eval_step = train_step,eval_step
 
-# %% ../nbs/03_trainer.ipynb #228c0581
+# %% ../nbs/03_trainer.ipynb #755a20a3
 def _validate(self:Trainer, val_batch, mask):
     "Validation loss and behavioural score of the noiseless network on the held-out batch."
     with torch.no_grad():
@@ -147,13 +161,17 @@ def _validation_stop(self:Trainer, val_batch, mask, bar) -> str:
     if it % self.eval_every and it != self.max_iter - 1: return None
     val_loss,score = _validate(self, val_batch, mask)
     self.val_losses.append(val_loss); self.scores.append(score); self.val_times.append(time.perf_counter() - self._clock)
+    if not np.isfinite(val_loss):
+        warnings.warn(f"validation loss became {val_loss} at iteration {it}: stopped, best parameters restored (check the validation batch)")
+        return 'non-finite validation loss'
+
     if val_loss < self.best_loss: self.best_loss,self.best_state = val_loss,copy.deepcopy(self.RNN.state_dict())
     bar.set_postfix(train=f'{self.train_losses[-1]:.4f}', val=f'{val_loss:.4f}', score=f'{score:.3f}')
     if val_loss <= self.tol: return 'tol'
     if self.score_target is not None and self.Task.passes(score, self.score_target): return 'score_target'
     return None
 
-# %% ../nbs/03_trainer.ipynb #98787759
+# %% ../nbs/03_trainer.ipynb #adaf878e
 @patch
 def run_training(self:Trainer,
                  train_mask=None, # Scored time steps; the task's mask if `None`
@@ -186,7 +204,8 @@ def run_training(self:Trainer,
         warnings.warn(f"training interrupted at iteration {self.iteration}: best parameters restored")
         self.stop_reason = 'interrupted'
     finally: bar.close()
-    if self.checkpoint is not None and self.stop_reason in ('interrupted', 'non-finite loss'): self.save_checkpoint()
+    if self.checkpoint is not None and self.stop_reason in ('interrupted', 'non-finite loss', 'non-finite validation loss'):
+        self.save_checkpoint()
     self.train_time = time.perf_counter() - self._clock
     self.RNN.load_state_dict(self.best_state)
     logging.getLogger(__name__).info("training stopped (%s) after %d iterations, %.1f s", self.stop_reason, self.iteration,
@@ -199,7 +218,7 @@ def time_to_score(self:Trainer, target:float=None) -> float:
     return reached[0] if reached else float('nan')
 Trainer.time_to_score = time_to_score
 
-# %% ../nbs/03_trainer.ipynb #e16d7638
+# %% ../nbs/03_trainer.ipynb #52897f47
 @patch
 def fingerprint(self:Trainer) -> dict:
     "What a checkpoint must share with the training that resumes it: the network's shape, the task and the settings."
@@ -224,7 +243,7 @@ def save_checkpoint(self:Trainer):
                  generator=self.RNN.generator.get_state(), meta=json.dumps(meta))
     atomic_write(self.checkpoint, lambda f: torch.save(state, f), overwrite=True)
 
-# %% ../nbs/03_trainer.ipynb #df872a89
+# %% ../nbs/03_trainer.ipynb #44c3f043
 def _differences(saved:dict, current:dict, prefix='') -> list:
     "The dotted keys whose values differ between two nested dicts, with both values."
     out = []

@@ -16,8 +16,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn.decomposition import PCA
 
-from .core import canvas_png, figure_png
-from .dynamics import DynamicSystemAnalyzer, POINT_TYPES
+from .core import canvas_png, figure_png, require, require_number
+from .dynamics import DynamicSystemAnalyzer, POINT_TYPES, check_input_vector
 from .rnn import RNN_numpy
 from .tasks import Control, Task, condition_label, shade_unscored
 
@@ -36,9 +36,11 @@ class FixedPointExplorer:
                  n_trajectories:int=16, # Trials of the task drawn underneath
                  seed:int=0, # Seed of the first full search and of the trials
                  **fp_kwargs): # Passed on to `get_fixed_points` (fun_tol, diff_cutoff...)
+        require(task is None or isinstance(task, Task), 'task', task, "a Task or None is required")
         self.analyzer,self.mode,self.fp_kwargs = DynamicSystemAnalyzer(rnn_numpy),mode,dict(seed=seed, **fp_kwargs)
         self.presets = task.epoch_inputs() if task is not None else {}
-        first = np.asarray(input_vector if input_vector is not None else next(iter(self.presets.values()), np.zeros(rnn_numpy.n_inputs)), float)
+        first = check_input_vector(rnn_numpy, input_vector if input_vector is not None else
+                                   next(iter(self.presets.values()), np.zeros(rnn_numpy.n_inputs)))
         self.trajectories = self._trajectories(rnn_numpy, task, n_trajectories, seed)
         self.sliders = [self._slider(i, first[i], task) for i in range(rnn_numpy.n_inputs)]
         self.preset_menu = widgets.Dropdown(options=['(sliders)'] + list(self.presets), description='preset')
@@ -151,6 +153,9 @@ class TrialExplorer:
                  sigma_rec:float=0, # Recurrent noise of the runs
                  sigma_inp:float=0, # Input noise of the runs
                  seed:int=0): # Seed of the noise
+        require(isinstance(rnn_numpy, RNN_numpy), 'rnn_numpy', rnn_numpy, "an RNN_numpy is required")
+        require(isinstance(task, Task), 'task', task, "a Task is required")
+        for name,sigma in (('sigma_rec', sigma_rec), ('sigma_inp', sigma_inp)): require_number(name, sigma, 0, strict=False)
         self.rnn,self.task,self.noise,self.seed = rnn_numpy,task,dict(sigma_rec=sigma_rec, sigma_inp=sigma_inp),seed
         self.controls = condition_controls(task)
         self.image = widgets.Image(format='png')

@@ -108,11 +108,13 @@ def test_warm_start_follows_the_points():
 
 
 def test_slow_points_are_slow():
-    "Approx mode returns only points with q = |RHS|^2/2 below fun_tol."
+    "Approx mode returns only points whose original speed |-x + f(z)|^2 = tau^2 |dx/dt|^2 is at most fun_tol."
     net = load_example('memory_angle').rnn_numpy
-    for fun_tol in (1e-8, 1e-5):
+    for fun_tol in (2e-6, 2e-3):
         slow = DynamicSystemAnalyzer(net).get_fixed_points(np.zeros(3), 'approx', fun_tol=fun_tol, seed=0)
-        assert len(slow) > 0 and (0.5 * np.sum(net.rhs(slow.points, np.zeros(3))**2, axis=1) < fun_tol).all()
+        assert len(slow) > 0 and (np.sum((net.tau * net.rhs(slow.points, np.zeros(3)))**2, axis=1) <= fun_tol).all()
+        analytics = DynamicSystemAnalyzer(net).compute_point_analytics(slow.points[0], np.zeros(3))
+        assert analytics.fun_val <= fun_tol
 
 
 def test_no_fixed_point_warns():
@@ -122,3 +124,31 @@ def test_no_fixed_point_warns():
         with pytest.warns(UserWarning, match='No'):
             fps = DynamicSystemAnalyzer(drifting).get_fixed_points([0.], mode, seed=0, patience=10, max_rounds=3)
         assert len(fps) == 0 and fps.as_fp_data()['stable_fps'].shape == (0, 3)
+
+
+def test_original_calls_keep_their_meaning():
+    "An original script's keywords and unpacking work; a keyword the search does not use is an error, not dropped."
+    net = load_example('flipflop3').rnn_numpy
+    analyzer = DynamicSystemAnalyzer(net, patience=50)
+    assert analyzer.settings.patience == 50
+    analyzer.get_fixed_points(Input=np.zeros(3), patience=100, fun_tol=1e-12, stop_length=100, sigma_init_guess=10,
+                              eig_cutoff=1e-10, diff_cutoff=1e-7, mode='exact', seed=0)
+    stable = analyzer.fp_data[str(np.zeros(3).tolist())]['stable_fps']
+    fun_val, J, E, l, r = analyzer.compute_point_analytics(stable[0], Input=np.zeros(3))
+    assert fun_val <= 1e-12 and E[0].real < 0 and J.shape == (100, 100)
+    for bad, name in ((dict(fun_toll=1e-3), 'fun_toll'), (dict(mode='approx', tol=1e-8), 'tol'),
+                      (dict(method='scipy', n_starts=3), 'n_starts')):
+        with pytest.raises(ValueError, match=name):
+            analyzer.get_fixed_points(np.zeros(3), seed=0, **bad)
+
+
+def test_continuation_finds_the_folds_of_bistable_switches():
+    "Folds of uncoupled tanh clusters, at the input where theory puts them, from either end of the path."
+    n, g = 15, 2.5
+    net = RNN_numpy(3 * n, 1, 10, np.kron(np.eye(3), np.ones((n, 1))), np.kron(np.eye(3), np.full((n, n), g / n)),
+                    np.kron(np.eye(3), np.ones((1, n))) / n, activation='tanh')
+    m = np.sqrt(1 - 1 / g); h = g * m - np.arctanh(m)
+    path = DynamicSystemAnalyzer(net).continue_fixed_points(np.zeros(3), np.array([0, 1., 0]), seed=0)
+    # 27 fixed points at u0: 9 pairs that meet at a fold (one branch each, out and back) and 9 that go on to u1
+    assert len(path.branches) == 18 and len(path.fold_lams) == 9
+    assert np.abs(path.fold_lams - h).max() < 1e-6

@@ -52,7 +52,7 @@ def test_a_sweep_on_slurm_workers_finishes_every_job(slurm, tmp_path):
     assert len((tmp_path/'sweep'/'results.csv').read_text().splitlines()) == 5                  # a header and each job once
 
 
-def test_a_cancelled_worker_job_is_resumed_from_its_checkpoint_on_another_worker(slurm, tmp_path):
+def test_a_cancelled_worker_job_is_resumed_from_its_checkpoint_on_another_worker(slurm, tmp_path, say):
     sweep = dict(base={**BASE, 'max_iter': 600, 'checkpoint_every': 25}, seeds=2)
     folder = tmp_path/'sweep'
     client = client_of(2, tmp_path/'logs')
@@ -76,10 +76,11 @@ def test_a_cancelled_worker_job_is_resumed_from_its_checkpoint_on_another_worker
     training = json.loads((Path(record.folder)/'training.json').read_text())
     [resumed_at] = training['resumed_at']
     assert 0 < resumed_at < training['iterations'] == 600                        # fewer iterations after the cancel than 600
+    say(f"SLURM: worker job cancelled at iteration {resumed_at} of 600; resumed there on the other worker")
     assert len(list(folder.glob(f'{victim_job}/*-seed*'))) == 1                    # the same run folder, continued
 
 
-def test_sigterm_leaves_a_checkpoint_that_resumes_to_the_uninterrupted_run(slurm, tmp_path):
+def test_sigterm_leaves_a_checkpoint_that_resumes_to_the_uninterrupted_run(slurm, tmp_path, say):
     options = ['NBitFlipFlop', '--n-units', '24', '--max-iter', '400', '--checkpoint-every', '20', '--seed', '4',
                '--score-target', 'none', '--threads', '1', '--no-progress', '--out', str(tmp_path)]
     script = tmp_path/'train.sh'
@@ -93,7 +94,7 @@ def test_sigterm_leaves_a_checkpoint_that_resumes_to_the_uninterrupted_run(slurm
     subprocess.run(['scancel', '--signal=TERM', '--full', job], env=slurm, check=True)
     while json.loads((stopped/'status.json').read_text())['status'] != 'interrupted' and time.monotonic() < sent + 30: time.sleep(0.1)
     assert json.loads((stopped/'status.json').read_text())['status'] == 'interrupted'
-    print(f"SIGTERM to interrupted status: {time.monotonic() - sent:.1f} s")
+    say(f"SLURM: scancel --signal=TERM to the run folder saying interrupted: {time.monotonic() - sent:.1f} s")
     assert 'train --resume' in (tmp_path/'job.out').read_text()
     resumed = subprocess.run([str(SCRIPT), 'train', '--resume', str(stopped), '--threads', '1', '--no-progress'],
                              capture_output=True, text=True, timeout=600)
@@ -103,3 +104,12 @@ def test_sigterm_leaves_a_checkpoint_that_resumes_to_the_uninterrupted_run(slurm
     assert (stopped/'params.npz').read_bytes() == (tmp_path/'whole'/'params.npz').read_bytes()
     a,b = (json.loads((f/'training.json').read_text()) for f in (stopped, tmp_path/'whole'))
     assert a['train_losses'] == b['train_losses'] and a['val_losses'] == b['val_losses'] and a['resumed_at'][0] > 0
+
+
+def test_the_sweep_command_runs_on_slurm(slurm, tmp_path):
+    (tmp_path/'sweep.json').write_text(json.dumps(dict(base={**BASE, 'max_iter': 20}, seeds=2)))
+    result = subprocess.run([str(SCRIPT), 'sweep', 'sweep.json', '--slurm', '--jobs', '2', '--memory', '1GB', '--interface', 'lo',
+                             '--walltime', '00:10:00', '--no-progress'], capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                            env=slurm)
+    assert result.returncode == 0, result.stderr
+    assert '2 done, 0 failed' in result.stdout
