@@ -132,3 +132,28 @@ def test_unseeded_draws_leave_the_global_generators_alone(tmp_path):
     assert not torch.equal(a.W_rec, b.W_rec)                                    # fresh seeds...
     assert torch.equal(torch.random.get_rng_state(), torch_state) and np.array_equal(np.random.get_state()[1], numpy_state)
     assert reloaded.config['seed'] is None                                      # ...and the user's generators untouched
+
+
+def _strict(text: str):
+    "JSON as a strict reader (jq, JavaScript) takes it: NaN and Infinity are refused."
+    def refuse(constant): raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_training_that_goes_non_finite_stops_says_so_and_writes_strict_json(tmp_path):
+    from rnn_pipeline.tasks import TaskNBitFlipFlop
+    class TaskNaNTargets(TaskNBitFlipFlop):
+        "A flip-flop whose validation batch (its first) has a NaN target."
+        def get_batch(self, *args, **kwargs):
+            inputs,targets,conditions = super().get_batch(*args, **kwargs)
+            self.drawn = getattr(self, 'drawn', 0) + 1
+            if self.drawn == 1: targets[0, 5, 0] = np.nan
+            return inputs,targets,conditions
+    config = dict(task=TaskNaNTargets, n_steps=30, n_inputs=1, n_outputs=1, N=6, max_iter=50, batch_size=8, seed=0)
+    with pytest.warns(UserWarning, match='validation loss became nan'):
+        run = train(config, out=tmp_path, progress=False, threads=1)
+    training = _strict((run.folder/'training.json').read_text())
+    assert training['stop_reason'] == 'non-finite validation loss' and training['val_losses'] == [None]
+    assert _strict((run.folder/'status.json').read_text())['status'] == 'done'
+    analysis = analyze(run)
+    _strict((run.folder/'analysis.json').read_text())

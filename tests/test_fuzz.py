@@ -23,7 +23,6 @@ from rnn_pipeline.tasks import TASKS
 from rnn_pipeline.trainer import Trainer
 
 EXAMPLES = int(os.environ.get('RNN_PIPELINE_FUZZ_EXAMPLES', 60))
-resource.setrlimit(resource.RLIMIT_AS, (12 * 2**30, resource.getrlimit(resource.RLIMIT_AS)[1]))   # a runaway allocation fails here
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 CALLS = dict(tried=0, handled=0)
 NAMED = re.compile(r"[\w\[\]'.\- ]+=.* is invalid|is invalid: |is unknown|cannot be|does not exist|already exists")
@@ -61,7 +60,11 @@ def finite(a): return np.isfinite(np.asarray(a, dtype=float)).all()
 
 @pytest.fixture(scope='module', autouse=True)
 def report(say):
-    yield
+    "While these tests run, a runaway allocation fails (a MemoryError) instead of exhausting the machine; then the counts."
+    soft,hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (12 * 2**30, hard))
+    try: yield
+    finally: resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     say(f"fuzz: {CALLS['tried']} calls tried, {CALLS['handled']} refused with a named parameter, 0 other exceptions "
         f"({EXAMPLES} examples per target)")
 
