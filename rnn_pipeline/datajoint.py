@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 
 from .config import CONFIG, load_config
-from .core import jsonable, require
+from .core import jsonable, process_alive, require
 from .dynamics import POINT_TYPES
 from .runs import Run, analyze, load_run, prepare_run, train
 from .saver import RUN_FILES, DataSaver, read_data, save_run
@@ -415,20 +415,13 @@ def errors():
     return pd.DataFrame(rows)
 
 # %% ../nbs/09a_datajoint.ipynb #958eba1c
-def _process_alive(pid:int) -> bool:
-    "Whether process `pid` exists on this machine."
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
-
 def clear_stale_reservations(older_than:float=None) -> int: # Seconds; `None`: only the dead processes of this machine
     "Free the reserved jobs whose worker died (or that are older than `older_than` s); returns how many."
     n = 0
     for t in COMPUTED:
         if older_than is not None: n += t.jobs.refresh(orphan_timeout=older_than)['orphaned']; continue
         for job in t.jobs.reserved.to_dicts():
-            if job['host'] == platform.node() and not _process_alive(job['pid']):
+            if job['host'] == platform.node() and not process_alive(job['pid']):
                 (t.jobs & {k: job[k] for k in t.primary_key}).delete_quick()
                 n += 1
     return n

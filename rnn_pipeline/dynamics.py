@@ -24,11 +24,12 @@ import matplotlib.pyplot as plt
 from scipy.linalg import eig
 from scipy.optimize import fsolve, minimize
 from scipy.sparse import coo_matrix
+from scipy.ndimage import uniform_filter1d
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree, shortest_path
 from scipy.spatial import cKDTree
 from sklearn.decomposition import PCA
 
-from .core import require
+from .core import require, require_number
 from .rnn import RNN_numpy
 
 # %% ../nbs/05_dynamics.ipynb #f9bc3cfc
@@ -363,10 +364,9 @@ class FixedPointSettings:
         require(self.mode in ('exact', 'approx'), 'mode', self.mode, "'exact' or 'approx' is required")
         require(self.method in ('batched', 'scipy'), 'method', self.method, "'batched' or 'scipy' is required")
         for name in ('fun_tol', 'sigma_init_guess', 'diff_cutoff', 'tol', 'eig_cutoff'):
-            require(getattr(self, name) >= 0, name, getattr(self, name), "a number >= 0 is required")
+            require_number(name, getattr(self, name), 0, strict=False)
         for name,low in (('patience', 0), ('stop_length', 1), ('n_starts', 1), ('max_iter', 1), ('max_rounds', 1)):
-            value = getattr(self, name)
-            require(value == int(value) and value >= low, name, value, f"an integer >= {low} is required")
+            require_number(name, getattr(self, name), low, integer=True, strict=False)
 
     @property
     def unused(self) -> set:
@@ -633,12 +633,8 @@ def order_along_curve(points:np.ndarray): # Points (K, N), K >= 3, sampled along
 def _smooth(curve, closed, width=3):
     "Moving average of the ordered points over `width` (odd) neighbours (wrapping round a closed curve)."
     if width < 3 or len(curve) < 2 * width: return curve
-    pad = width // 2
-    ext = np.concatenate([curve[-pad:], curve, curve[:pad]]) if closed else \
-          np.concatenate([np.repeat(curve[:1], pad, 0), curve, np.repeat(curve[-1:], pad, 0)])
-    kernel = np.ones(width) / width
-    out = np.stack([np.convolve(ext[:, j], kernel, mode='valid') for j in range(curve.shape[1])], 1)
-    if not closed: out[:pad],out[-pad:] = curve[:pad],curve[-pad:]
+    out = uniform_filter1d(curve, width, axis=0, mode='wrap' if closed else 'nearest')
+    if not closed: out[:width // 2],out[-(width // 2):] = curve[:width // 2],curve[-(width // 2):]
     return out
 
 def curve_geometry(points:np.ndarray): # Points (K, N) sampled along a curve

@@ -19,7 +19,7 @@ from fastcore.basics import patch
 
 from .tasks import (Task, TaskCDDM, TaskDMTS, TaskNBitFlipFlop, TaskMemoryAntiNumber, TaskMemoryAntiAngle,
                                 angle_difference, condition_label, shade_unscored)
-from .core import require
+from .core import require, require_steps
 
 # %% ../nbs/04_performance.ipynb #d49202b5
 def mse(outputs:np.ndarray, # One trial's outputs (n_outputs, n_steps)
@@ -60,8 +60,7 @@ class PerformanceAnalyzer:
     def _mask(self, mask, n_steps):
         "`mask` as an array of time steps: the task's mask when `None`, or every step without a task."
         if mask is None: mask = np.arange(n_steps) if self.task is None else self.task.mask
-        require(isinstance(mask, (list, tuple, range, np.ndarray)) and all(isinstance(t, (int, np.integer)) and not isinstance(t, bool)
-                for t in np.ravel(mask)), 'mask', mask, "a list of integer time steps is required")
+        require_steps('mask', mask)
         mask = np.asarray(mask, dtype=int)
         require(mask.ndim == 1 and mask.size > 0 and mask.min() >= 0 and mask.max() < n_steps, 'mask', mask,
                  f"a list of time steps between 0 and n_steps-1={n_steps - 1} is required")

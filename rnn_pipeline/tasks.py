@@ -9,7 +9,7 @@ __all__ = ['MAX_STEPS', 'MAX_CHANNELS', 'MAX_BATCH_VALUES', 'CDDM_COHERENCES', '
            'TaskDMTS', 'TaskNBitFlipFlop', 'TaskMemoryAntiNumber', 'angle_difference', 'TaskMemoryAntiAngle',
            'shade_unscored', 'plot_trial', 'condition_label', 'task_spec', 'task_class', 'build_task', 'Control']
 
-# %% ../nbs/01_tasks.ipynb #3e01fdc9
+# %% ../nbs/01_tasks.ipynb #ca54c6d9
 from itertools import product
 from typing import NamedTuple
 import copy
@@ -21,9 +21,9 @@ import numpy as np
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
 
-from .core import closest, require, require_number
+from .core import closest, require, require_number, require_steps
 
-# %% ../nbs/01_tasks.ipynb #ad93fbf5
+# %% ../nbs/01_tasks.ipynb #9e3b261f
 def _check_epoch(params:dict, # Task parameters
                  on:str, # Key of the epoch's first step
                  off:str, # Key of the step after the epoch's last
@@ -34,7 +34,7 @@ def _check_epoch(params:dict, # Task parameters
     require(t_on < t_off, off, t_off, f"it must be after {on}={t_on}")
     require(t_off <= n_steps, off, t_off, f"the epoch must end within the trial (n_steps={n_steps})")
 
-# %% ../nbs/01_tasks.ipynb #74195250
+# %% ../nbs/01_tasks.ipynb #191a1b6e
 MAX_STEPS,MAX_CHANNELS,MAX_BATCH_VALUES = 10**6,10**4,2 * 10**8 # the largest trial, channel count and batch (values)
 
 def _check_batch_size(task, batch_size):
@@ -55,7 +55,8 @@ def _check_like(name:str, value, default):
     if isinstance(default, bool): require(isinstance(value, bool), name, value, "True or False is required")
     elif _is_number(default): require(_is_number(value), name, value, "a finite number is required")
     elif isinstance(default, (list, tuple)):
-        require(isinstance(value, (list, tuple)) and all(_is_number(v) for v in value), name, value, "a list of finite numbers is required")
+        require(isinstance(value, (list, tuple, np.ndarray)) and all(_is_number(v) for v in np.ravel(value)), name, value,
+                "a list of finite numbers is required")
 
 def _epoch(n_steps:int, # Trial length
            on:int, # First step of the epoch
@@ -64,7 +65,7 @@ def _epoch(n_steps:int, # Trial length
     t = np.arange(n_steps)
     return (t >= on) & (t < off)
 
-# %% ../nbs/01_tasks.ipynb #61e5dc68
+# %% ../nbs/01_tasks.ipynb #8c1d6028
 class Task:
     "A behavioural task: trials of `n_steps` steps with `n_inputs` input and `n_outputs` output channels."
     default_params = {}    # task parameters and their defaults
@@ -107,8 +108,7 @@ class Task:
 
     def _check_mask(self, mask):
         "The mask as a sorted array of unique time steps inside the trial."
-        require(isinstance(mask, (list, tuple, range, np.ndarray)) and all(isinstance(t, (int, np.integer)) and not isinstance(t, bool)
-                for t in np.ravel(mask)), 'mask', mask, "a list of integer time steps is required")
+        require_steps('mask', mask)
         mask = np.unique(np.asarray(mask, dtype=int))
         require(mask.size > 0 and mask.min() >= 0 and mask.max() < self.n_steps, 'mask', mask,
                  f"time steps between 0 and n_steps-1={self.n_steps - 1} are required")
@@ -163,7 +163,7 @@ class Task:
     def __repr__(self):
         return f"{type(self).__name__}(n_steps={self.n_steps}, n_inputs={self.n_inputs}, n_outputs={self.n_outputs}, task_params={self.task_params})"
 
-# %% ../nbs/01_tasks.ipynb #068a5f43
+# %% ../nbs/01_tasks.ipynb #876039da
 def choice_accuracy(outputs:np.ndarray, # Outputs (2, n_steps, B)
                     targets:np.ndarray, # Targets (2, n_steps, B)
                     steps): # Decision-period time steps
@@ -174,7 +174,7 @@ def choice_accuracy(outputs:np.ndarray, # Outputs (2, n_steps, B)
     if not scored.any(): _nothing_to_score("no trial has a correct choice (the relevant coherence is 0 in all of them)")
     return float((chosen[scored] == wanted[scored]).mean())
 
-# %% ../nbs/01_tasks.ipynb #c5d8e6af
+# %% ../nbs/01_tasks.ipynb #58730d6f
 CDDM_COHERENCES = [0.0] + [s * 0.8 / 2**k for k in range(6) for s in (1, -1)]
 
 class TaskCDDM(Task):
@@ -227,7 +227,7 @@ class TaskCDDM(Task):
         "Fraction of correct choices over the trials with a non-zero relevant coherence."
         return choice_accuracy(outputs, targets, slice(self.task_params['dec_on'], self.task_params['dec_off']))
 
-# %% ../nbs/01_tasks.ipynb #b27cc960
+# %% ../nbs/01_tasks.ipynb #69cddc9a
 class TaskDMTS(Task):
     "Delayed match to sample: after a delay, report whether the test stimulus is on the sample's channel."
     default_params = dict(stim_on_sample=15, stim_off_sample=45, stim_on_match=60, stim_off_match=90, dec_on=90, dec_off=120)
@@ -271,7 +271,7 @@ class TaskDMTS(Task):
         "Fraction of correct match / non-match choices."
         return choice_accuracy(outputs, targets, slice(self.task_params['dec_on'], self.task_params['dec_off']))
 
-# %% ../nbs/01_tasks.ipynb #be6a0f91
+# %% ../nbs/01_tasks.ipynb #ec14156e
 class TaskNBitFlipFlop(Task):
     "N-bit flip-flop (Sussillo & Barak 2013): each output holds the sign of the last pulse on its input."
     default_params = dict(mu=6, n_flip_steps=10, initial_pulse=True)
@@ -343,7 +343,7 @@ class TaskNBitFlipFlop(Task):
         if not scored.any(): _nothing_to_score("no scored step comes after a pulse")
         return float((np.sign(outputs[scored]) == targets[scored]).mean())
 
-# %% ../nbs/01_tasks.ipynb #f4869ffd
+# %% ../nbs/01_tasks.ipynb #e6300ba1
 class _TaskMemoryAnti(Task):
     "Remember a stimulus shown at a random time and report its opposite when cued."
     default_params = dict(stim_on_range=(0, 140), stim_duration=10, recall_on=160, recall_off=320, response_delay=20)
@@ -403,7 +403,7 @@ class _TaskMemoryAnti(Task):
         if not steps.size: _nothing_to_score("the mask scores no step of the recall period")
         return signals[:, steps].mean(1)
 
-# %% ../nbs/01_tasks.ipynb #dca3401e
+# %% ../nbs/01_tasks.ipynb #27adfe00
 class TaskMemoryAntiNumber(_TaskMemoryAnti):
     "Remember a number in [-2, 2] and report its negative when cued."
     n_stim,stim_key,score_name,criterion = 1,'number','R2',0.95
@@ -415,7 +415,7 @@ class TaskMemoryAntiNumber(_TaskMemoryAnti):
         if not np.ptp(wanted) > 0: _nothing_to_score("R2 needs numbers that vary over the trials, and these are all equal")
         return float(1 - ((recalled - wanted)**2).sum() / ((wanted - wanted.mean())**2).sum())
 
-# %% ../nbs/01_tasks.ipynb #2059fe9f
+# %% ../nbs/01_tasks.ipynb #8326c94f
 def angle_difference(a, b):
     "Signed difference `a - b` of angles in radians, wrapped to [-pi, pi)."
     return (np.asarray(a) - np.asarray(b) + np.pi) % (2 * np.pi) - np.pi
@@ -431,7 +431,7 @@ class TaskMemoryAntiAngle(_TaskMemoryAnti):
         errors = angle_difference(np.arctan2(recalled[1], recalled[0]), np.arctan2(wanted[1], wanted[0]))
         return float(np.degrees(np.abs(errors)).mean())
 
-# %% ../nbs/01_tasks.ipynb #2c7a6eba
+# %% ../nbs/01_tasks.ipynb #8e4e8401
 def shade_unscored(ax, # Axes to draw on
                    mask, # Scored time steps
                    n_steps:int): # Trial length
@@ -462,11 +462,11 @@ def condition_label(condition:dict) -> str:
     return ', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}'
                      for k,v in condition.items() if not isinstance(v, (list, tuple, np.ndarray)))
 
-# %% ../nbs/01_tasks.ipynb #9a266083
+# %% ../nbs/01_tasks.ipynb #deace06f
 TASKS = dict(CDDM=TaskCDDM, DMTS=TaskDMTS, NBitFlipFlop=TaskNBitFlipFlop,
              MemoryAntiNumber=TaskMemoryAntiNumber, MemoryAntiAngle=TaskMemoryAntiAngle)
 
-# %% ../nbs/01_tasks.ipynb #db82dbaf
+# %% ../nbs/01_tasks.ipynb #8cf82e9b
 def task_spec(cls:type) -> str:
     "The name of a task class in a config: its short name for the built-in tasks, else `module:Class`."
     require(isinstance(cls, type) and issubclass(cls, Task), 'task', cls, "a subclass of Task is required")
@@ -484,7 +484,7 @@ def task_class(spec): # A built-in task's name, 'module:Class', or a `Task` subc
     require(isinstance(cls, type) and issubclass(cls, Task), 'task', spec, "it must name a subclass of Task")
     return cls
 
-# %% ../nbs/01_tasks.ipynb #b2750854
+# %% ../nbs/01_tasks.ipynb #0398bfd9
 def build_task(spec, # A built-in task's name, 'module:Class', or a `Task` subclass
                seed=None, # Seed or `np.random.Generator` of the task
                **settings): # n_steps, n_inputs, n_outputs, task_params, mask: `None` for the task's default
@@ -497,7 +497,7 @@ def build_task(spec, # A built-in task's name, 'module:Class', or a `Task` subcl
         if k not in accepted: require(np.array_equal(getattr(task, k), v), k, v, f"{cls.__name__} has {k}={getattr(task, k)!r}")
     return task
 
-# %% ../nbs/01_tasks.ipynb #b8c12813
+# %% ../nbs/01_tasks.ipynb #3eb6242f
 @patch
 def example_trial(self:Task, **condition):
     "One trial (inputs, targets, condition): of `condition` if given, else of one the task draws."
@@ -505,7 +505,7 @@ def example_trial(self:Task, **condition):
     inputs,targets,conditions = self.get_batch(1)
     return inputs[..., 0],targets[..., 0],conditions[0]
 
-# %% ../nbs/01_tasks.ipynb #2d82b4bf
+# %% ../nbs/01_tasks.ipynb #956b9d79
 @patch
 def epoch_inputs(self:Task,
                  min_steps:int=None, # Shortest epoch; 2% of the trial (at least 2 steps) if `None`
@@ -520,7 +520,7 @@ def epoch_inputs(self:Task,
             epochs[f'steps {start}-{end - 1}'] = inputs[start]
     return epochs
 
-# %% ../nbs/01_tasks.ipynb #3f07c921
+# %% ../nbs/01_tasks.ipynb #893817a4
 @patch
 def fixed_point_inputs(self:Task) -> dict:
     "The constant inputs whose fixed points explain how the task is done, by label: no input, then each epoch's input."
@@ -529,7 +529,7 @@ def fixed_point_inputs(self:Task) -> dict:
         if not any(np.array_equal(u, v) for v in inputs.values()): inputs[f'input of {label}'] = u
     return inputs
 
-# %% ../nbs/01_tasks.ipynb #be2520d0
+# %% ../nbs/01_tasks.ipynb #d4717fa1
 @patch
 def fixed_point_inputs(self:(TaskNBitFlipFlop, TaskDMTS)) -> dict:
     "No input: the memories are held without one."
@@ -545,7 +545,7 @@ def fixed_point_inputs(self:TaskCDDM) -> dict:
     "Each context's cue with zero coherence on both modalities: where the decision line lies."
     return {f'{ctx} context, coherence 0': np.r_[np.eye(2)[i], np.full(4, 0.5)] for i,ctx in enumerate(self.contexts)}
 
-# %% ../nbs/01_tasks.ipynb #84ce35d0
+# %% ../nbs/01_tasks.ipynb #13ce89ce
 class Control(NamedTuple):
     "A control of one condition in an explorer: a slider from `low` to `high` by `step`, or a menu of `options`."
     label:str
@@ -555,7 +555,7 @@ class Control(NamedTuple):
     step:float=None
     options:tuple=None
 
-# %% ../nbs/01_tasks.ipynb #d17bcdff
+# %% ../nbs/01_tasks.ipynb #19d6a8b8
 def _control(key:str, values:list) -> Control:
     "The control of a condition that took `values` in a batch; `None` for one that is not a scalar."
     if not all(isinstance(v, (str, bool, int, float, np.number)) for v in values): return None
@@ -574,7 +574,7 @@ def explorer_controls(self:Task, n:int=64) -> dict: # Trials drawn to find the c
     controls = {k: _control(k, [c[k] for c in conditions]) for k in conditions[0]}
     return {k: c for k,c in controls.items() if c is not None}
 
-# %% ../nbs/01_tasks.ipynb #33b380c1
+# %% ../nbs/01_tasks.ipynb #eb981746
 @patch
 def condition_from_controls(self:Task, values:dict) -> dict: # The controls' values, by condition key
     "The trial condition the explorer's controls set."
@@ -596,10 +596,10 @@ def explorer_controls(self:TaskDMTS) -> dict:
 def explorer_controls(self:_TaskMemoryAnti) -> dict:
     "A slider of the stimulus and one of its onset."
     lo,hi = self.task_params['stim_on_range']
-    return {**self._stimulus_control(), 'stim_on': Control('onset', int(lo), int(lo), int(hi) - 1, 1)}
+    return {**self.stimulus_controls, 'stim_on': Control('onset', int(lo), int(lo), int(hi) - 1, 1)}
 
-TaskMemoryAntiNumber._stimulus_control = lambda self: dict(number=Control('number', 1.0, -2.0, 2.0, 0.01))
-TaskMemoryAntiAngle._stimulus_control = lambda self: dict(angle=Control('angle (deg)', 45.0, 0.0, 359.0, 1.0))
+TaskMemoryAntiNumber.stimulus_controls = dict(number=Control('number', 1.0, -2.0, 2.0, 0.01))        # the stimulus's slider
+TaskMemoryAntiAngle.stimulus_controls = dict(angle=Control('angle (deg)', 45.0, 0.0, 359.0, 1.0))
 
 @patch
 def condition_from_controls(self:TaskMemoryAntiAngle, values:dict) -> dict:
