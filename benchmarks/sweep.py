@@ -7,6 +7,7 @@ allocator's default settings; the workers with Dask's and `rnn_pipeline.sweep.WO
 its speed back under Dask's), without Dask's profiler (`WORKER_CONFIG`).
 Run: python benchmarks/sweep.py [--max-iter 300]
 """
+
 import argparse, tempfile, time
 from pathlib import Path
 
@@ -23,19 +24,32 @@ if __name__ == '__main__':
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         with compute_threads(1):
-            for seed in range(4): analyze(train({**config, 'seed': seed}, out=Path(out) / 'sequential', progress=False))
+            for seed in range(4):
+                analyze(
+                    train({**config, 'seed': seed}, out=Path(out) / 'sequential', progress=False)
+                )
         sequential = time.perf_counter() - start
         start = time.perf_counter()
         client = start_local_client(2)
         started = time.perf_counter()
         try:
-            table = run_sweep(dict(base=config, seeds=4), Path(out) / 'sweep', client=client, progress=False)
+            table = run_sweep(
+                dict(base=config, seeds=4), Path(out) / 'sweep', client=client, progress=False
+            )
             jobs = time.perf_counter() - started
-        finally: client.close(); client.cluster.close()
+        finally:
+            client.close()
+            client.cluster.close()
         swept = time.perf_counter() - start
     assert list(table.status) == ['done'] * 4, table
-    print(f"4 trainings of {args.max_iter} iterations: one after another {sequential:.1f} s; as a sweep on 2 workers "
-          f"{swept:.1f} s, of which {swept - jobs:.1f} s starting and stopping the cluster")
-    print(f"ratio {sequential / swept:.2f} (start-up included), {sequential / jobs:.2f} (the jobs alone)")
-    print(f"time per job: {sequential / 4:.1f} s one after another, {table.time_s.mean():.1f} s in the sweep "
-          f"({', '.join(f'{t:.1f}' for t in table.time_s)})")
+    print(
+        f"4 trainings of {args.max_iter} iterations: one after another {sequential:.1f} s; as a sweep on 2 workers "
+        f"{swept:.1f} s, of which {swept - jobs:.1f} s starting and stopping the cluster"
+    )
+    print(
+        f"ratio {sequential / swept:.2f} (start-up included), {sequential / jobs:.2f} (the jobs alone)"
+    )
+    print(
+        f"time per job: {sequential / 4:.1f} s one after another, {table.time_s.mean():.1f} s in the sweep "
+        f"({', '.join(f'{t:.1f}' for t in table.time_s)})"
+    )

@@ -17,6 +17,7 @@ The recurrent GFLOP/s counts the recurrent products only (forward, backward and 
 flops per step); the ceiling is the best GFLOP/s of one large float32 matrix product on this machine.
 Run: python benchmarks/train_step.py [--sizes 50 100 250] [--rounds 7] [--threads 1 2] [--compile]
 """
+
 import argparse, multiprocessing, statistics, time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -26,20 +27,26 @@ from rnn_pipeline.rnn import RNN_pytorch, input_drive, noise_scale
 
 T, B, N_IN, N_OUT = 300, 256, 6, 2
 
+
 class EagerLoop(torch.nn.Module):
     "The plain autograd loop: states in a list, one Linear call per step."
+
     def __init__(self, rnn):
         super().__init__()
         self.rnn, self.rec = rnn, torch.nn.Linear(rnn.N, rnn.N, bias=False)
         self.rec.weight = rnn.W_rec
+
     def forward(self, drive):
         x, xs, alpha = self.rnn.y_init.expand(drive.shape[1], -1), [], self.rnn.alpha
         for d in drive.unbind(0):
-            x = x + alpha * (-x + torch.relu(self.rec(x) + d)); xs.append(x)
+            x = x + alpha * (-x + torch.relu(self.rec(x) + d))
+            xs.append(x)
         return torch.stack(xs)
+
 
 class OriginalLoop(EagerLoop):
     "The original pipeline's loop: the state history grown by torch.cat at every step."
+
     def forward(self, drive):
         x, alpha = self.rnn.y_init.expand(drive.shape[1], -1), self.rnn.alpha
         states = x.unsqueeze(0)
@@ -48,92 +55,135 @@ class OriginalLoop(EagerLoop):
             states = torch.cat((states, x.unsqueeze(0)), 0)
         return states[1:]
 
+
 @torch.jit.script
-def scripted_loop(drive: torch.Tensor, x: torch.Tensor, W_rec: torch.Tensor, alpha: float) -> torch.Tensor:
+def scripted_loop(
+    drive: torch.Tensor, x: torch.Tensor, W_rec: torch.Tensor, alpha: float
+) -> torch.Tensor:
     xs = []
     for d in drive.unbind(0):
-        x = x + alpha * (-x + torch.relu(x @ W_rec.t() + d)); xs.append(x)
+        x = x + alpha * (-x + torch.relu(x @ W_rec.t() + d))
+        xs.append(x)
     return torch.stack(xs)
+
 
 def with_outputs_and_rate(rnn, loop):
     "A (T, B, n_inputs) -> (outputs, mean squared state) function from a (T, B, n_inputs) -> (T, B, N) states one."
+
     def run(u):
         states = loop(u)
         return states @ rnn.W_out.T, states.pow(2).mean()
+
     return run
+
 
 def fast(rnn):
     "(T, B, n_inputs) inputs -> (outputs, mean squared state) from `RNN_pytorch.forward`, as the Trainer calls it."
+
     def run(u):
         _, outputs, rate = rnn(u.permute(2, 0, 1), with_rate=True)
         return outputs.permute(1, 2, 0), rate
+
     return run
+
 
 def loss_fns(rnn, with_compile=False):
     "Functions (T, B, n_inputs) inputs -> (outputs, mean squared state) from noisy runs, one per implementation."
+
     def drive(u):
-        noise = torch.randn(T, B, rnn.N, generator=rnn.generator).mul_(noise_scale(rnn.sigma_rec, rnn.alpha))
-        return input_drive(u, rnn.W_inp, rnn.bias_rec, 0., noise)
+        noise = torch.randn(T, B, rnn.N, generator=rnn.generator).mul_(
+            noise_scale(rnn.sigma_rec, rnn.alpha)
+        )
+        return input_drive(u, rnn.W_inp, rnn.bias_rec, 0.0, noise)
+
     eager, original = EagerLoop(rnn), OriginalLoop(rnn)
-    loops = {'eager': lambda u: eager(drive(u)),
-             'script': lambda u: scripted_loop(drive(u), rnn.y_init.expand(B, -1), rnn.W_rec, rnn.alpha),
-             'original': lambda u: original(drive(u))}
-    if with_compile: loops['compile'] = lambda u, loop=torch.compile(EagerLoop(rnn)): loop(drive(u))
-    return {'fast': fast(rnn)} | {name: with_outputs_and_rate(rnn, loop) for name, loop in loops.items()}
+    loops = {
+        'eager': lambda u: eager(drive(u)),
+        'script': lambda u: scripted_loop(drive(u), rnn.y_init.expand(B, -1), rnn.W_rec, rnn.alpha),
+        'original': lambda u: original(drive(u)),
+    }
+    if with_compile:
+        loops['compile'] = lambda u, loop=torch.compile(EagerLoop(rnn)): loop(drive(u))
+    return {'fast': fast(rnn)} | {
+        name: with_outputs_and_rate(rnn, loop) for name, loop in loops.items()
+    }
+
 
 def make_step(rnn, run):
     "One training step with `run`, a function of `loss_fns`."
     opt = torch.optim.Adam(rnn.parameters(), lr=1e-4)
     g = torch.Generator().manual_seed(0)
     u, target = torch.rand(T, B, N_IN, generator=g), torch.rand(T, B, N_OUT, generator=g)
+
     def step():
         outputs, rate = run(u)
         loss = ((outputs - target) ** 2).mean() + 0.01 * rate
-        opt.zero_grad(); loss.backward(); opt.step()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
     return step
+
 
 def timed(fn):
     "Wall time of one call of `fn`, in ms."
-    t0 = time.perf_counter(); fn(); return 1e3 * (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    fn()
+    return 1e3 * (time.perf_counter() - t0)
+
 
 def matmul_ceiling_gflops(n=1024, repeats=10):
     "Best GFLOP/s of an n x n float32 matrix product on this machine."
     a, b = torch.rand(n, n), torch.rand(n, n)
     return 2 * n**3 / (min(timed(lambda: a @ b) for _ in range(repeats)) * 1e-3) / 1e9
 
+
 def time_variant(name, N, threads, rounds):
     "Median ms per step of the variant `name` for N units, timed in this process."
     torch.set_num_threads(threads)
-    rnn = RNN_pytorch(N, 'relu', input_size=N_IN, output_size=N_OUT, seed=0, device='cpu', sigma_inp=0.)
+    rnn = RNN_pytorch(
+        N, 'relu', input_size=N_IN, output_size=N_OUT, seed=0, device='cpu', sigma_inp=0.0
+    )
     step = make_step(rnn, loss_fns(rnn, with_compile=name == 'compile')[name])
     step()
     return statistics.median(timed(step) for _ in range(rounds))
+
 
 def benchmark(N, threads, rounds, with_compile=False):
     "Median ms per step of each implementation for N units, each in a fresh process (as one training would run)."
     names = ['fast', 'eager', 'script', 'original'] + (['compile'] if with_compile else [])
     return {name: in_fresh_process(time_variant, name, N, threads, rounds) for name in names}
 
+
 def in_fresh_process(fn, *args):
     "fn(*args), run in a new Python process."
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn')) as pool: return pool.submit(fn, *args).result()
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn')) as pool:
+        return pool.submit(fn, *args).result()
+
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--sizes', type=int, nargs='+', default=[50, 100, 250])
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--threads', type=int, nargs='+', default=[1, 2])
-    parser.add_argument('--compile', action='store_true', help='also time the eager loop under torch.compile')
+    parser.add_argument(
+        '--compile', action='store_true', help='also time the eager loop under torch.compile'
+    )
     args = parser.parse_args()
     print(f"torch {torch.__version__}; batch {B}, {T} steps, median of {args.rounds} rounds")
     for threads in args.threads:
         torch.set_num_threads(threads)
         ceiling = matmul_ceiling_gflops()
         print(f"\n{threads} thread(s): matmul ceiling {ceiling:.1f} GFLOP/s")
-        print(f"{'N':>5} {'variant':>9} {'ms/step':>9} {'GFLOP/s':>9} {'% ceiling':>10} {'vs eager':>9} {'vs original':>12}")
+        print(
+            f"{'N':>5} {'variant':>9} {'ms/step':>9} {'GFLOP/s':>9} {'% ceiling':>10} {'vs eager':>9} {'vs original':>12}"
+        )
         for N in args.sizes:
             times = benchmark(N, threads, args.rounds, args.compile)
             for name, ms in times.items():
                 gflops = 3 * 2 * B * N**2 * T / (ms * 1e-3) / 1e9
-                print(f"{N:>5} {name:>9} {ms:>9.1f} {gflops:>9.2f} {100 * gflops / ceiling:>9.1f}% "
-                      f"{times['eager'] / ms:>8.2f}x {times['original'] / ms:>11.2f}x", flush=True)
+                print(
+                    f"{N:>5} {name:>9} {ms:>9.1f} {gflops:>9.2f} {100 * gflops / ceiling:>9.1f}% "
+                    f"{times['eager'] / ms:>8.2f}x {times['original'] / ms:>11.2f}x",
+                    flush=True,
+                )

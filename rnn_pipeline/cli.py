@@ -14,7 +14,8 @@ import os
 import sys
 from pathlib import Path
 
-from .config import CONFIG, ConfigError, default_config, load_config, option_name, parse_setting
+from .config import CONFIG, ConfigError, default_config, load_config, option_name
+from .config import parse_setting
 from .core import compute_threads
 from .runs import analyze, demo, load_run, reanalyze, resume, summary, train
 from .saver import is_run_folder, read_data
@@ -25,118 +26,238 @@ from .tasks import TASKS, task_class
 class CLIError(Exception):
     "An error that stops a subcommand with a one-line message and exit code 2."
 
+
 class ArgumentParser(argparse.ArgumentParser):
     "An `argparse.ArgumentParser` whose errors are one line: the message and where to find help."
+
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 # %% ../nbs/11_cli.ipynb #a190483e
-def _number(kind, # int or float
-            low:float): # Values must be above this
+def _number(
+    kind,  # int or float
+    low: float,  # Values must be above this
+):
     "An argparse type: a `kind` above `low`."
-    def parse(text:str):
-        try: value = kind(text)
-        except ValueError: value = None
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
         if value is None or not value > low:
-            raise argparse.ArgumentTypeError(f"invalid value {text!r}: {'an integer' if kind is int else 'a number'} > {low} is required")
+            raise argparse.ArgumentTypeError(
+                f"invalid value {text!r}: {'an integer' if kind is int else 'a number'} > {low} is required"
+            )
         return value
+
     return parse
 
-def _folder_name(text:str) -> str:
+
+def _folder_name(text: str) -> str:
     "An argparse type: a folder name, without slashes."
-    if not text or '/' in text or text in ('.', '..'): raise argparse.ArgumentTypeError(f"invalid value {text!r}: a folder name without '/' is required")
+    if not text or '/' in text or text in ('.', '..'):
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: a folder name without '/' is required"
+        )
     return text
 
-def _task(text:str) -> str:
+
+def _task(text: str) -> str:
     "An argparse type: a task that can be found, by its name or as 'module:Class'."
-    try: task_class(text)
-    except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
+    try:
+        task_class(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
     return text
 
 # %% ../nbs/11_cli.ipynb #cae6cee0
-def _setting_type(name:str):
+def _setting_type(name: str):
     "An argparse type that reads and checks config key `name`."
-    def parse(text:str):
-        try: return parse_setting(name, text)
-        except ConfigError as e: raise argparse.ArgumentTypeError(str(e)) from None
+
+    def parse(text: str):
+        try:
+            return parse_setting(name, text)
+        except ConfigError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
     parse.__name__ = name
     return parse
+
 
 def add_config_options(group):
     "Add to `group` an option per config key that has one, as the config's declaration describes it."
     for s in CONFIG.values():
-        if not option_name(s): continue
+        if not option_name(s):
+            continue
         allowed = ' '.join(filter(None, [s.allowed, "or 'none'" if s.optional else '']))
         help = s.meaning + (f" ({allowed})" if allowed else '')
-        if s.kind is bool: group.add_argument(option_name(s), dest=s.name, action=argparse.BooleanOptionalAction,
-                                              default=argparse.SUPPRESS, help=help)
-        else: group.add_argument(option_name(s), dest=s.name, type=_setting_type(s.name), default=argparse.SUPPRESS,
-                                 metavar=s.name.upper(), help=help)
+        if s.kind is bool:
+            group.add_argument(
+                option_name(s),
+                dest=s.name,
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=help,
+            )
+        else:
+            group.add_argument(
+                option_name(s),
+                dest=s.name,
+                type=_setting_type(s.name),
+                default=argparse.SUPPRESS,
+                metavar=s.name.upper(),
+                help=help,
+            )
+
 
 def config_overrides(args) -> dict:
     "The config keys the parsed `args` set."
-    return {k: v for k,v in vars(args).items() if k in CONFIG and option_name(CONFIG[k])}
+    return {k: v for k, v in vars(args).items() if k in CONFIG and option_name(CONFIG[k])}
 
 # %% ../nbs/11_cli.ipynb #1d6bea97
 def _train_config(args) -> dict:
     "The config of `rnn-pipeline train`: TASK's or --config's, with the options' overrides."
     if (args.task is None) == (args.config is None):
-        raise CLIError("train needs either TASK or --config FILE, not both (see 'rnn-pipeline train --help')")
-    return load_config(default_config(args.task) if args.config is None else args.config, **config_overrides(args))
+        raise CLIError(
+            "train needs either TASK or --config FILE, not both (see 'rnn-pipeline train --help')"
+        )
+    return load_config(
+        default_config(args.task) if args.config is None else args.config, **config_overrides(args)
+    )
+
 
 def _resumed(args):
     "The run that `rnn-pipeline train --resume RUN_FOLDER` continues, trained."
-    if args.task is not None or args.config is not None or config_overrides(args) or args.name or args.out:
-        raise CLIError("train --resume RUN_FOLDER takes the run's own config: no TASK, --config, --out, --name or settings")
+    if (
+        args.task is not None
+        or args.config is not None
+        or config_overrides(args)
+        or args.name
+        or args.out
+    ):
+        raise CLIError(
+            "train --resume RUN_FOLDER takes the run's own config: no TASK, --config, --out, --name or settings"
+        )
     return resume(args.resume, progress=args.progress, device=args.device)
+
 
 def _run_train(args) -> int:
     "Run `rnn-pipeline train` and print the summary of the run; exit code 3 if the training was interrupted."
     with compute_threads(args.threads):
-        if args.resume: run = _resumed(args)
-        else: run = train(_train_config(args), out=args.out, name=args.name, progress=args.progress, device=args.device)
+        if args.resume:
+            run = _resumed(args)
+        else:
+            run = train(
+                _train_config(args),
+                out=args.out,
+                name=args.name,
+                progress=args.progress,
+                device=args.device,
+            )
         if run.status == 'interrupted':
-            print(f"rnn-pipeline: training interrupted after {run.training['iterations']} iterations; its checkpoint is in "
-                  f"{run.folder}: continue with 'rnn-pipeline train --resume {run.folder}'", file=sys.stderr)
+            print(
+                f"rnn-pipeline: training interrupted after {run.training['iterations']} iterations; its checkpoint is in "
+                f"{run.folder}: continue with 'rnn-pipeline train --resume {run.folder}'",
+                file=sys.stderr,
+            )
             return 3
         analyze(run)
     print(summary(run.folder, run.analysis, run.training))
 
+
 def add_train_parser(subparsers):
     "Add the `train` subcommand to `subparsers`."
-    p = subparsers.add_parser('train', help='train a network on a task, analyse it and save the run in a new folder',
+    p = subparsers.add_parser(
+        'train',
+        help='train a network on a task, analyse it and save the run in a new folder',
         description="Train a continuous-time RNN on TASK, with the settings of its example network, or as the config FILE says "
-                    "(an original pipeline's config, or a run's config.json); the options below override those settings. "
-                    "Then analyse it (scores, trials, loss curves, the task's behaviour, fixed points), save everything in "
-                    "a new run folder and print a summary.")
-    p.add_argument('task', nargs='?', type=_task, metavar='TASK',
-                   help=f"the task: {', '.join(TASKS)}, or module:Class for a task of your own")
-    p.add_argument('--config', type=Path, metavar='FILE', help='a JSON config to train from, instead of TASK')
+        "(an original pipeline's config, or a run's config.json); the options below override those settings. "
+        "Then analyse it (scores, trials, loss curves, the task's behaviour, fixed points), save everything in "
+        "a new run folder and print a summary.",
+    )
+    p.add_argument(
+        'task',
+        nargs='?',
+        type=_task,
+        metavar='TASK',
+        help=f"the task: {', '.join(TASKS)}, or module:Class for a task of your own",
+    )
+    p.add_argument(
+        '--config', type=Path, metavar='FILE', help='a JSON config to train from, instead of TASK'
+    )
     add_config_options(p.add_argument_group('settings', "override TASK's or the config's"))
     o = p.add_argument_group('output and running')
-    o.add_argument('--resume', type=Path, metavar='RUN_FOLDER', help="continue the interrupted training of RUN_FOLDER from its checkpoint")
-    o.add_argument('--out', type=Path, help="parent folder of the new run folder (default: the config's data_folder if it exists, else runs)")
-    o.add_argument('--name', type=_folder_name, help='name of the new run folder (default: TASK-DATE-TIME-seedSEED); an existing one is an error')
-    o.add_argument('--threads', type=_number(int, 0), help="number of threads of torch and NumPy's BLAS (default: theirs)")
-    o.add_argument('--device', help='torch device, such as cpu or cuda (default: cuda when available)')
-    o.add_argument('--no-progress', dest='progress', action='store_false', help='do not show the progress bar')
+    o.add_argument(
+        '--resume',
+        type=Path,
+        metavar='RUN_FOLDER',
+        help="continue the interrupted training of RUN_FOLDER from its checkpoint",
+    )
+    o.add_argument(
+        '--out',
+        type=Path,
+        help="parent folder of the new run folder (default: the config's data_folder if it exists, else runs)",
+    )
+    o.add_argument(
+        '--name',
+        type=_folder_name,
+        help='name of the new run folder (default: TASK-DATE-TIME-seedSEED); an existing one is an error',
+    )
+    o.add_argument(
+        '--threads',
+        type=_number(int, 0),
+        help="number of threads of torch and NumPy's BLAS (default: theirs)",
+    )
+    o.add_argument(
+        '--device', help='torch device, such as cpu or cuda (default: cuda when available)'
+    )
+    o.add_argument(
+        '--no-progress', dest='progress', action='store_false', help='do not show the progress bar'
+    )
     p.set_defaults(run=_run_train)
 
 # %% ../nbs/11_cli.ipynb #367e3f93
 def _run_analyze(args):
     "Run `rnn-pipeline analyze` and print the summary of the analysis."
-    if not is_run_folder(args.run_folder): raise CLIError(f"{args.run_folder} is not a run folder: it needs config.json and params.npz")
+    if not is_run_folder(args.run_folder):
+        raise CLIError(
+            f"{args.run_folder} is not a run folder: it needs config.json and params.npz"
+        )
     folder = reanalyze(args.run_folder, args.out, args.seed)
-    print(summary(folder, read_data(folder/'analysis.json'), load_run(args.run_folder, device='cpu').training))
+    print(
+        summary(
+            folder,
+            read_data(folder / 'analysis.json'),
+            load_run(args.run_folder, device='cpu').training,
+        )
+    )
+
 
 def add_analyze_parser(subparsers):
     "Add the `analyze` subcommand to `subparsers`."
-    p = subparsers.add_parser('analyze', help='redo the analysis of a saved run',
+    p = subparsers.add_parser(
+        'analyze',
+        help='redo the analysis of a saved run',
         description="Reload the network of a run folder made by 'rnn-pipeline train', analyse it again (scores, trials, "
-                    "loss curves, the task's behaviour, fixed points) into a new folder and print a summary.")
-    p.add_argument('run_folder', type=Path, metavar='RUN_FOLDER', help="a run folder made by 'rnn-pipeline train'")
-    p.add_argument('--out', type=Path, help='the new folder for the results; an existing one is an error (default: RUN_FOLDER/analysis-DATE-TIME-seedSEED)')
-    p.add_argument('--seed', type=_setting_type('seed'), help="seed of the analysis' trials and noise (default: the run's, which repeats its saved analysis)")
+        "loss curves, the task's behaviour, fixed points) into a new folder and print a summary.",
+    )
+    p.add_argument(
+        'run_folder',
+        type=Path,
+        metavar='RUN_FOLDER',
+        help="a run folder made by 'rnn-pipeline train'",
+    )
+    p.add_argument(
+        '--out',
+        type=Path,
+        help='the new folder for the results; an existing one is an error (default: RUN_FOLDER/analysis-DATE-TIME-seedSEED)',
+    )
+    p.add_argument(
+        '--seed',
+        type=_setting_type('seed'),
+        help="seed of the analysis' trials and noise (default: the run's, which repeats its saved analysis)",
+    )
     p.set_defaults(run=_run_analyze)
 
 # %% ../nbs/11_cli.ipynb #09fe04dd
@@ -144,136 +265,268 @@ def _run_sweep(args):
     "Run `rnn-pipeline sweep` and print the results table."
     out = args.out or Path('sweeps') / Path(args.sweep).stem
     slurm = dict(interface=args.interface) if args.interface else {}
-    client = slurm_client(args.jobs, args.partition, args.cores, args.memory, args.walltime, **slurm) if args.slurm else None
-    try: table = run_sweep(args.sweep, out, client=client, n_workers=args.workers, retry_failed=args.retry_failed, progress=args.progress)
-    except (OSError, ValueError) as e: raise CLIError(f"sweep {args.sweep}: {e}") from None
+    client = (
+        slurm_client(args.jobs, args.partition, args.cores, args.memory, args.walltime, **slurm)
+        if args.slurm
+        else None
+    )
+    try:
+        table = run_sweep(
+            args.sweep,
+            out,
+            client=client,
+            n_workers=args.workers,
+            retry_failed=args.retry_failed,
+            progress=args.progress,
+        )
+    except (OSError, ValueError) as e:
+        raise CLIError(f"sweep {args.sweep}: {e}") from None
     finally:
-        if client is not None: client.close(); client.cluster.close()
-    columns = [c for c in table.columns if c not in ('error', 'folder', 'overrides', 'name', 'resumed_at')]
+        if client is not None:
+            client.close()
+            client.cluster.close()
+    columns = [
+        c for c in table.columns if c not in ('error', 'folder', 'overrides', 'name', 'resumed_at')
+    ]
     print(table[columns + (['folder'] if 'folder' in table else [])].to_string(index=False))
-    for _,job in table[table.status == 'failed'].iterrows(): print(f"failed: {job['name']}: {job['error']}")
-    print(f"\n{(table.status == 'done').sum()} done, {(table.status == 'failed').sum()} failed; results in {out / 'results.csv'}")
+    for _, job in table[table.status == 'failed'].iterrows():
+        print(f"failed: {job['name']}: {job['error']}")
+    print(
+        f"\n{(table.status == 'done').sum()} done, {(table.status == 'failed').sum()} failed; results in {out / 'results.csv'}"
+    )
+
 
 def add_sweep_parser(subparsers):
     "Add the `sweep` subcommand to `subparsers`."
-    p = subparsers.add_parser('sweep', help='train many networks (seeds x hyperparameters) on a Dask cluster of this machine',
+    p = subparsers.add_parser(
+        'sweep',
+        help='train many networks (seeds x hyperparameters) on a Dask cluster of this machine',
         description="Run the jobs of SWEEP (a JSON file with base, grid, points and seeds) on a Dask LocalCluster, each into its "
-                    "own run folder, skipping the jobs finished before, and print the table of results.")
+        "own run folder, skipping the jobs finished before, and print the table of results.",
+    )
     p.add_argument('sweep', type=Path, metavar='SWEEP', help='the sweep file (JSON)')
-    p.add_argument('--workers', type=_number(int, 0), default=None, help='worker processes, one core each (default: one per core)')
+    p.add_argument(
+        '--workers',
+        type=_number(int, 0),
+        default=None,
+        help='worker processes, one core each (default: one per core)',
+    )
     p.add_argument('--out', type=Path, help="the sweep's folder (default: sweeps/SWEEP-NAME)")
-    p.add_argument('--retry-failed', action='store_true', help='run again the jobs that failed before')
+    p.add_argument(
+        '--retry-failed', action='store_true', help='run again the jobs that failed before'
+    )
     p.add_argument('--no-progress', dest='progress', action='store_false', help='no progress bar')
-    s = p.add_argument_group('on a SLURM cluster', "workers as batch jobs (dask-jobqueue), one worker of --cores cores per job")
-    s.add_argument('--slurm', action='store_true', help='run the workers as SLURM jobs instead of on this machine')
-    s.add_argument('--jobs', type=_number(int, 0), default=1, help='number of worker jobs (default: %(default)s)')
+    s = p.add_argument_group(
+        'on a SLURM cluster',
+        "workers as batch jobs (dask-jobqueue), one worker of --cores cores per job",
+    )
+    s.add_argument(
+        '--slurm',
+        action='store_true',
+        help='run the workers as SLURM jobs instead of on this machine',
+    )
+    s.add_argument(
+        '--jobs',
+        type=_number(int, 0),
+        default=1,
+        help='number of worker jobs (default: %(default)s)',
+    )
     s.add_argument('--partition', help="the SLURM partition (default: the cluster's default)")
-    s.add_argument('--cores', type=_number(int, 0), default=1, help='cores per job (default: %(default)s)')
+    s.add_argument(
+        '--cores', type=_number(int, 0), default=1, help='cores per job (default: %(default)s)'
+    )
     s.add_argument('--memory', default='2GB', help='memory per job (default: %(default)s)')
-    s.add_argument('--walltime', default='01:00:00', help='wall time per job (default: %(default)s)')
-    s.add_argument('--interface', help="network interface of the scheduler and workers, such as ib0 (default: dask-jobqueue's)")
+    s.add_argument(
+        '--walltime', default='01:00:00', help='wall time per job (default: %(default)s)'
+    )
+    s.add_argument(
+        '--interface',
+        help="network interface of the scheduler and workers, such as ib0 (default: dask-jobqueue's)",
+    )
     p.set_defaults(run=_run_sweep)
 
 # %% ../nbs/11_cli.ipynb #cad185e0
 def _run_demo(args):
     "Run `rnn-pipeline demo` and print the files it wrote."
-    for path in demo(args.out, args.seed): print(path)
+    for path in demo(args.out, args.seed):
+        print(path)
+
 
 def add_demo_parser(subparsers):
     "Add the `demo` subcommand to `subparsers`."
-    p = subparsers.add_parser('demo', help='save a figure of one trial of each task',
-                              description='Build every task, draw one trial of each and save its figure as NAME.png.')
-    p.add_argument('--out', type=Path, default=Path('runs/demo'), help='output folder (default: %(default)s)')
-    p.add_argument('--seed', type=_setting_type('seed'), default=0, help="seed of the tasks' random generators (default: %(default)s)")
+    p = subparsers.add_parser(
+        'demo',
+        help='save a figure of one trial of each task',
+        description='Build every task, draw one trial of each and save its figure as NAME.png.',
+    )
+    p.add_argument(
+        '--out', type=Path, default=Path('runs/demo'), help='output folder (default: %(default)s)'
+    )
+    p.add_argument(
+        '--seed',
+        type=_setting_type('seed'),
+        default=0,
+        help="seed of the tasks' random generators (default: %(default)s)",
+    )
     p.set_defaults(run=_run_demo)
 
 # %% ../nbs/11_cli.ipynb #0e5f8620
 def _dj():
     "The `rnn_pipeline.datajoint` module, imported when a `dj` subcommand runs (DataJoint is an optional extra)."
-    try: from rnn_pipeline import datajoint
-    except ImportError as e: raise CLIError(str(e)) from None
+    try:
+        from rnn_pipeline import datajoint
+    except ImportError as e:
+        raise CLIError(str(e)) from None
     return datajoint
+
 
 def _dj_activate(args):
     "Activate the schema of a `dj` subcommand; its module."
     rdj = _dj()
-    if not args.schema: raise CLIError("dj needs --schema NAME (or RNN_PIPELINE_SCHEMA)")
-    try: rdj.activate(args.schema, run_root=getattr(args, 'run_root', None))
-    except (ConnectionError, rdj.IncompatibleSchemaError, ValueError) as e: raise CLIError(str(e)) from None
+    if not args.schema:
+        raise CLIError("dj needs --schema NAME (or RNN_PIPELINE_SCHEMA)")
+    try:
+        rdj.activate(args.schema, run_root=getattr(args, 'run_root', None))
+    except (ConnectionError, rdj.IncompatibleSchemaError, ValueError) as e:
+        raise CLIError(str(e)) from None
     return rdj
 
 # %% ../nbs/11_cli.ipynb #e23f9d0a
 def _run_dj_activate(args):
     "Run `rnn-pipeline dj activate`."
     rdj = _dj_activate(args)
-    if args.builtin_paramsets: rdj.insert_builtin_paramsets(args.seed_configs)
+    if args.builtin_paramsets:
+        rdj.insert_builtin_paramsets(args.seed_configs)
     print(f"schema {args.schema}: {', '.join(rdj.schema.list_tables())}")
+
 
 def _run_dj_insert_sweep(args):
     "Run `rnn-pipeline dj insert-sweep`."
     rdj = _dj_activate(args)
-    try: keys = rdj.insert_sweep(args.sweep)
-    except (OSError, ValueError) as e: raise CLIError(f"sweep {args.sweep}: {e}") from None
+    try:
+        keys = rdj.insert_sweep(args.sweep)
+    except (OSError, ValueError) as e:
+        raise CLIError(f"sweep {args.sweep}: {e}") from None
     print(f"{len(keys)} trainings of {args.sweep} in {args.schema}.TrainingTask")
+
 
 def _run_dj_populate(args):
     "Run `rnn-pipeline dj populate` and print how many rows each table got."
     rdj = _dj_activate(args)
-    result = rdj.populate(reserve_jobs=args.reserve_jobs, max_calls=args.max_calls, display_progress=args.progress)
-    for table,r in result.items(): print(f"{table}: {r['success_count']} made, {len(r['error_list'])} failed")
+    result = rdj.populate(
+        reserve_jobs=args.reserve_jobs, max_calls=args.max_calls, display_progress=args.progress
+    )
+    for table, r in result.items():
+        print(f"{table}: {r['success_count']} made, {len(r['error_list'])} failed")
+
 
 def _run_dj_progress(args):
     "Run `rnn-pipeline dj progress`: the tables' progress and the failed jobs."
     rdj = _dj_activate(args)
     print(rdj.progress().to_string())
     errors = rdj.errors()
-    if len(errors): print('\nfailed jobs:\n' + errors.to_string(index=False))
+    if len(errors):
+        print('\nfailed jobs:\n' + errors.to_string(index=False))
 
 # %% ../nbs/11_cli.ipynb #e94bc06d
 def add_dj_parser(subparsers):
     "Add the `dj` subcommand and its own subcommands to `subparsers`."
-    p = subparsers.add_parser('dj', help='the DataJoint pipeline on a database server: activate, insert a sweep, populate',
+    p = subparsers.add_parser(
+        'dj',
+        help='the DataJoint pipeline on a database server: activate, insert a sweep, populate',
         description="Run the DataJoint pipeline (rnn_pipeline.datajoint) on the server DataJoint is configured for "
-                    "(datajoint.json, or DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS, DJ_BACKEND).")
-    sub = p.add_subparsers(dest='dj_command', required=True, metavar='DJ_COMMAND',
-                           help='activate, insert-sweep, populate or progress')
+        "(datajoint.json, or DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS, DJ_BACKEND).",
+    )
+    sub = p.add_subparsers(
+        dest='dj_command',
+        required=True,
+        metavar='DJ_COMMAND',
+        help='activate, insert-sweep, populate or progress',
+    )
+
     def add(name, run, help):
         q = sub.add_parser(name, help=help, description=help)
-        q.add_argument('--schema', default=os.environ.get('RNN_PIPELINE_SCHEMA'),
-                       help='the database schema (default: RNN_PIPELINE_SCHEMA)')
+        q.add_argument(
+            '--schema',
+            default=os.environ.get('RNN_PIPELINE_SCHEMA'),
+            help='the database schema (default: RNN_PIPELINE_SCHEMA)',
+        )
         q.set_defaults(run=run)
         return q
+
     q = add('activate', _run_dj_activate, 'create the schema and its tables where missing')
-    q.add_argument('--builtin-paramsets', action='store_true', help="insert the built-in tasks' parameter sets")
-    q.add_argument('--seed-configs', type=Path, help="with --builtin-paramsets: a folder of the original configs to insert too")
+    q.add_argument(
+        '--builtin-paramsets', action='store_true', help="insert the built-in tasks' parameter sets"
+    )
+    q.add_argument(
+        '--seed-configs',
+        type=Path,
+        help="with --builtin-paramsets: a folder of the original configs to insert too",
+    )
     q = add('insert-sweep', _run_dj_insert_sweep, "insert a sweep file's jobs into TrainingTask")
-    q.add_argument('sweep', type=Path, metavar='SWEEP.json', help="a sweep file, as 'rnn-pipeline sweep' reads")
+    q.add_argument(
+        'sweep', type=Path, metavar='SWEEP.json', help="a sweep file, as 'rnn-pipeline sweep' reads"
+    )
     q = add('populate', _run_dj_populate, 'train, analyse and lay out every network not made yet')
-    q.add_argument('--reserve-jobs', action='store_true', help='reserve each job first, so that many workers share the work')
-    q.add_argument('--max-calls', type=_number(int, 0), help='make at most this many rows per table')
-    q.add_argument('--run-root', type=Path, help='keep the run folders there (default: RNN_PIPELINE_RUN_ROOT, else not kept)')
-    q.add_argument('--progress', action=argparse.BooleanOptionalAction, default=False, help="show DataJoint's progress bars")
+    q.add_argument(
+        '--reserve-jobs',
+        action='store_true',
+        help='reserve each job first, so that many workers share the work',
+    )
+    q.add_argument(
+        '--max-calls', type=_number(int, 0), help='make at most this many rows per table'
+    )
+    q.add_argument(
+        '--run-root',
+        type=Path,
+        help='keep the run folders there (default: RNN_PIPELINE_RUN_ROOT, else not kept)',
+    )
+    q.add_argument(
+        '--progress',
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="show DataJoint's progress bars",
+    )
     add('progress', _run_dj_progress, "how far the tables are, and the jobs that failed")
 
 # %% ../nbs/11_cli.ipynb #d9f22c53
 def build_parser() -> argparse.ArgumentParser:
     "The parser of the `rnn-pipeline` command with all its subcommands."
-    parser = ArgumentParser(prog='rnn-pipeline', description='Train continuous-time RNNs on behavioural tasks and analyse their dynamics.')
+    parser = ArgumentParser(
+        prog='rnn-pipeline',
+        description='Train continuous-time RNNs on behavioural tasks and analyse their dynamics.',
+    )
     subparsers = parser.add_subparsers(dest='command', required=True, metavar='SUBCOMMAND')
-    for add in (add_train_parser, add_analyze_parser, add_sweep_parser, add_demo_parser, add_dj_parser): add(subparsers)
+    for add in (
+        add_train_parser,
+        add_analyze_parser,
+        add_sweep_parser,
+        add_demo_parser,
+        add_dj_parser,
+    ):
+        add(subparsers)
     return parser
 
 # %% ../nbs/11_cli.ipynb #98f7322b
-def main(argv:list=None) -> int: # Arguments without the program name; `sys.argv[1:]` when `None`
+def main(
+    argv: list = None,  # Arguments without the program name; `sys.argv[1:]` when `None`
+) -> int:
     "Run the `rnn-pipeline` command with `argv`; returns its exit code."
-    if os.getcwd() not in sys.path: sys.path.insert(0, os.getcwd())     # tasks of your own, as `python -m` finds them
-    try: args = build_parser().parse_args(argv)
-    except SystemExit as e: return e.code
-    try: return args.run(args) or 0
+    # tasks of your own, as `python -m` finds them
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:
+        return e.code
+    try:
+        return args.run(args) or 0
     except (CLIError, ConfigError, FileExistsError) as e:
         print(f'rnn-pipeline: error: {e}', file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("rnn-pipeline: interrupted: what was saved is kept; a stopped analysis is marked by analysis-interrupted.json",
-              file=sys.stderr)
+        print(
+            "rnn-pipeline: interrupted: what was saved is kept; a stopped analysis is marked by analysis-interrupted.json",
+            file=sys.stderr,
+        )
         return 130

@@ -25,70 +25,252 @@ from .tasks import Task, task_class
 # %% ../nbs/07_config.ipynb #aaee3c69
 class Setting(NamedTuple):
     "One key of a config: its type, default, allowed values and meaning."
-    name:str
-    kind:type # int, float, bool, str, dict or list
-    default:object
-    meaning:str
-    check:Callable=None # Whether a value (of the right type) is allowed
-    allowed:str='' # What `check` allows, in words
-    optional:bool=False # Whether `None` is allowed
-    aliases:tuple=() # Other names of the key, as older configs spell it
-    option:str=None # The command-line option; '--NAME' if `None`, none if ''
-    group:str='training' # task, network, training or run
+
+    name: str
+    kind: type  # int, float, bool, str, dict or list
+    default: object
+    meaning: str
+    check: Callable = None  # Whether a value (of the right type) is allowed
+    allowed: str = ''  # What `check` allows, in words
+    optional: bool = False  # Whether `None` is allowed
+    aliases: tuple = ()  # Other names of the key, as older configs spell it
+    option: str = None  # The command-line option; '--NAME' if `None`, none if ''
+    group: str = 'training'  # task, network, training or run
 
 # %% ../nbs/07_config.ipynb #d68a3890
-def _positive(v): return v > 0
-def _non_negative(v): return v >= 0
-def _fraction(v): return 0 <= v <= 1
+def _positive(v):
+    return v > 0
+
+
+def _non_negative(v):
+    return v >= 0
+
+
+def _fraction(v):
+    return 0 <= v <= 1
+
 
 def _known_task(v):
-    task_class(v)   # raises a ValueError that says why
+    task_class(v)  # raises a ValueError that says why
     return True
 
-CONFIG = {s.name: s for s in [
-    Setting('task', str, None, "the task: a built-in task's name, or 'module:Class' for a task of your own", _known_task,
-            "a known task", optional=True, option='', group='run'),
-    Setting('tag', str, None, "the original pipeline's name of the run, such as 'CDDM_relu'; names the task if `task` is missing",
-            optional=True, option='', group='run'),
-    Setting('seed', int, None, "seed of every random draw; a fresh one is drawn and recorded if missing", _non_negative,
-            ">= 0", optional=True, group='run'),
-    Setting('data_folder', str, None, "parent folder of new run folders, used if it exists", optional=True, option='', group='run'),
-    Setting('n_steps', int, None, "time steps of a trial; the task's default if missing", _positive, "> 0", optional=True, group='task'),
-    Setting('n_inputs', int, None, "input channels; the task's default if missing", _positive, "> 0", optional=True,
-            aliases=('num_inputs',), group='task'),
-    Setting('n_outputs', int, None, "output channels; the task's default if missing", _positive, "> 0", optional=True,
-            aliases=('num_outputs',), group='task'),
-    Setting('task_params', dict, {}, "the task's parameters; missing ones take the task's defaults", option='', group='task'),
-    Setting('mask', list, None, "time steps on which the output is scored; the task's default if missing", optional=True,
-            option='', group='task'),
-    Setting('N', int, 100, "number of recurrent units", _positive, "> 0", option='--n-units', group='network'),
-    Setting('activation', str, 'relu', "activation function", ACTIVATIONS.__contains__, f"among {', '.join(ACTIVATIONS)}",
-            group='network'),
-    Setting('constrained', bool, True, "Dale's law and non-negative input and output weights", group='network'),
-    Setting('dt', float, 1, "Euler time step", _positive, "> 0", group='network'),
-    Setting('tau', float, 10, "time constant of the units", _positive, "> 0", group='network'),
-    Setting('spectral_rad', float, 1.2, "spectral radius of the initial recurrent weights", _positive, "> 0",
-            aliases=('sr',), group='network'),
-    Setting('connectivity_density_rec', float, 1.0, "fraction of recurrent connections present",
-            lambda v: 0 < v <= 1, "in (0, 1]", group='network'),
-    Setting('sigma_rec', float, 0.03, "recurrent noise level", _non_negative, ">= 0", group='network'),
-    Setting('sigma_inp', float, 0.03, "input noise level", _non_negative, ">= 0", group='network'),
-    Setting('exc_fraction', float, 0.8, "fraction of excitatory units under Dale's law", _fraction, "in [0, 1]", group='network'),
-    Setting('max_iter', int, 1000, "maximum number of training iterations", _positive, "> 0"),
-    Setting('tol', float, 1e-10, "stop once the validation loss is at or below this", _non_negative, ">= 0"),
-    Setting('lr', float, 0.005, "learning rate of Adam", _positive, "> 0"),
-    Setting('weight_decay', float, 5e-6, "weight decay of Adam", _non_negative, ">= 0"),
-    Setting('lambda_orth', float, 0.3, "weight of the input/output orthogonality penalty", _non_negative, ">= 0"),
-    Setting('lambda_r', float, 0.1, "weight of the firing-rate penalty", _non_negative, ">= 0"),
-    Setting('same_batch', bool, False, "train on one batch drawn at the start"),
-    Setting('clip_grad_norm', float, None, "clip the gradient norm to this", _positive, "> 0", optional=True),
-    Setting('batch_size', int, None, "trials per training batch; the task's default batch if missing", _positive, "> 0",
-            optional=True),
-    Setting('score_target', float, None, "stop once the behavioural score on the validation batch reaches this",
-            optional=True),
-    Setting('eval_every', int, 10, "validate every this many iterations", _positive, "> 0"),
-    Setting('checkpoint_every', int, 100, "iterations between the checkpoints of the training in its run folder", _positive, "> 0"),
-]}
+
+CONFIG = {
+    s.name: s
+    for s in [
+        Setting(
+            'task',
+            str,
+            None,
+            "the task: a built-in task's name, or 'module:Class' for a task of your own",
+            _known_task,
+            "a known task",
+            optional=True,
+            option='',
+            group='run',
+        ),
+        Setting(
+            'tag',
+            str,
+            None,
+            "the original pipeline's name of the run, such as 'CDDM_relu'; names the task if `task` is missing",
+            optional=True,
+            option='',
+            group='run',
+        ),
+        Setting(
+            'seed',
+            int,
+            None,
+            "seed of every random draw; a fresh one is drawn and recorded if missing",
+            _non_negative,
+            ">= 0",
+            optional=True,
+            group='run',
+        ),
+        Setting(
+            'data_folder',
+            str,
+            None,
+            "parent folder of new run folders, used if it exists",
+            optional=True,
+            option='',
+            group='run',
+        ),
+        Setting(
+            'n_steps',
+            int,
+            None,
+            "time steps of a trial; the task's default if missing",
+            _positive,
+            "> 0",
+            optional=True,
+            group='task',
+        ),
+        Setting(
+            'n_inputs',
+            int,
+            None,
+            "input channels; the task's default if missing",
+            _positive,
+            "> 0",
+            optional=True,
+            aliases=('num_inputs',),
+            group='task',
+        ),
+        Setting(
+            'n_outputs',
+            int,
+            None,
+            "output channels; the task's default if missing",
+            _positive,
+            "> 0",
+            optional=True,
+            aliases=('num_outputs',),
+            group='task',
+        ),
+        Setting(
+            'task_params',
+            dict,
+            {},
+            "the task's parameters; missing ones take the task's defaults",
+            option='',
+            group='task',
+        ),
+        Setting(
+            'mask',
+            list,
+            None,
+            "time steps on which the output is scored; the task's default if missing",
+            optional=True,
+            option='',
+            group='task',
+        ),
+        Setting(
+            'N',
+            int,
+            100,
+            "number of recurrent units",
+            _positive,
+            "> 0",
+            option='--n-units',
+            group='network',
+        ),
+        Setting(
+            'activation',
+            str,
+            'relu',
+            "activation function",
+            ACTIVATIONS.__contains__,
+            f"among {', '.join(ACTIVATIONS)}",
+            group='network',
+        ),
+        Setting(
+            'constrained',
+            bool,
+            True,
+            "Dale's law and non-negative input and output weights",
+            group='network',
+        ),
+        Setting('dt', float, 1, "Euler time step", _positive, "> 0", group='network'),
+        Setting('tau', float, 10, "time constant of the units", _positive, "> 0", group='network'),
+        Setting(
+            'spectral_rad',
+            float,
+            1.2,
+            "spectral radius of the initial recurrent weights",
+            _positive,
+            "> 0",
+            aliases=('sr',),
+            group='network',
+        ),
+        Setting(
+            'connectivity_density_rec',
+            float,
+            1.0,
+            "fraction of recurrent connections present",
+            lambda v: 0 < v <= 1,
+            "in (0, 1]",
+            group='network',
+        ),
+        Setting(
+            'sigma_rec',
+            float,
+            0.03,
+            "recurrent noise level",
+            _non_negative,
+            ">= 0",
+            group='network',
+        ),
+        Setting(
+            'sigma_inp', float, 0.03, "input noise level", _non_negative, ">= 0", group='network'
+        ),
+        Setting(
+            'exc_fraction',
+            float,
+            0.8,
+            "fraction of excitatory units under Dale's law",
+            _fraction,
+            "in [0, 1]",
+            group='network',
+        ),
+        Setting('max_iter', int, 1000, "maximum number of training iterations", _positive, "> 0"),
+        Setting(
+            'tol',
+            float,
+            1e-10,
+            "stop once the validation loss is at or below this",
+            _non_negative,
+            ">= 0",
+        ),
+        Setting('lr', float, 0.005, "learning rate of Adam", _positive, "> 0"),
+        Setting('weight_decay', float, 5e-6, "weight decay of Adam", _non_negative, ">= 0"),
+        Setting(
+            'lambda_orth',
+            float,
+            0.3,
+            "weight of the input/output orthogonality penalty",
+            _non_negative,
+            ">= 0",
+        ),
+        Setting('lambda_r', float, 0.1, "weight of the firing-rate penalty", _non_negative, ">= 0"),
+        Setting('same_batch', bool, False, "train on one batch drawn at the start"),
+        Setting(
+            'clip_grad_norm',
+            float,
+            None,
+            "clip the gradient norm to this",
+            _positive,
+            "> 0",
+            optional=True,
+        ),
+        Setting(
+            'batch_size',
+            int,
+            None,
+            "trials per training batch; the task's default batch if missing",
+            _positive,
+            "> 0",
+            optional=True,
+        ),
+        Setting(
+            'score_target',
+            float,
+            None,
+            "stop once the behavioural score on the validation batch reaches this",
+            optional=True,
+        ),
+        Setting('eval_every', int, 10, "validate every this many iterations", _positive, "> 0"),
+        Setting(
+            'checkpoint_every',
+            int,
+            100,
+            "iterations between the checkpoints of the training in its run folder",
+            _positive,
+            "> 0",
+        ),
+    ]
+}
 ALIASES = {alias: s.name for s in CONFIG.values() for alias in s.aliases}
 
 # %% ../nbs/07_config.ipynb #b272cda0
@@ -105,86 +287,140 @@ def config_table() -> str:
 class ConfigError(ValueError):
     "A config that cannot be read or does not describe a valid run."
 
+
 _NUMBER = (int, float, np.integer, np.floating)
 
-def _has_kind(s:Setting, value) -> bool:
+
+def _has_kind(s: Setting, value) -> bool:
     "Whether `value` has the type `s` declares (an integer counts as a number, a bool as neither)."
-    if s.name == 'task': return isinstance(value, str) or (isinstance(value, type) and issubclass(value, Task))
-    if s.kind is int: return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if s.kind is float: return isinstance(value, _NUMBER) and not isinstance(value, bool) and math.isfinite(value)
-    if s.kind is list: return isinstance(value, (list, tuple, np.ndarray))
+    if s.name == 'task':
+        return isinstance(value, str) or (isinstance(value, type) and issubclass(value, Task))
+    if s.kind is int:
+        return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if s.kind is float:
+        return isinstance(value, _NUMBER) and not isinstance(value, bool) and math.isfinite(value)
+    if s.kind is list:
+        return isinstance(value, (list, tuple, np.ndarray))
     return isinstance(value, s.kind)
 
-def check_setting(name:str, value):
+
+def check_setting(name: str, value):
     "Raise a `ConfigError` naming `name` unless `value` is allowed for it."
     s = CONFIG[name]
-    if value is None and s.optional: return
-    kind = dict(int='an integer', float='a finite number', bool='true or false', str='a string', dict='a dict',
-                list='a list')[s.kind.__name__]
+    if value is None and s.optional:
+        return
+    kind = dict(
+        int='an integer',
+        float='a finite number',
+        bool='true or false',
+        str='a string',
+        dict='a dict',
+        list='a list',
+    )[s.kind.__name__]
     allowed = kind + (f" {s.allowed}" if s.allowed else '') + (' or None' if s.optional else '')
-    try: require(_has_kind(s, value) and (s.check is None or s.check(value)), name, value, f"{allowed} is required")
-    except ValueError as e: raise ConfigError(str(e)) from None
+    try:
+        require(
+            _has_kind(s, value) and (s.check is None or s.check(value)),
+            name,
+            value,
+            f"{allowed} is required",
+        )
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
 # %% ../nbs/07_config.ipynb #d119ff25
-def _canonical(config:dict) -> dict:
+def _canonical(config: dict) -> dict:
     "`config` with aliases replaced by their key's name; an unknown key, or a key given twice, is a `ConfigError`."
-    out,given = {},{}
-    for key,value in config.items():
+    out, given = {}, {}
+    for key, value in config.items():
         name = ALIASES.get(key, key)
         if name not in CONFIG:
-            raise ConfigError(f"config key {key!r} is unknown{closest(key, list(CONFIG) + list(ALIASES))}: "
-                              "the keys are listed by rnn_pipeline.config.config_table()")
+            raise ConfigError(
+                f"config key {key!r} is unknown{closest(key, list(CONFIG) + list(ALIASES))}: "
+                "the keys are listed by rnn_pipeline.config.config_table()"
+            )
         if name in out and not np.array_equal(out[name], value):
-            raise ConfigError(f"config keys {given[name]!r} and {key!r} name one setting, {name}, with two values: "
-                              f"{out[name]!r} and {value!r}")
-        out[name],given[name] = value,key
+            raise ConfigError(
+                f"config keys {given[name]!r} and {key!r} name one setting, {name}, with two values: "
+                f"{out[name]!r} and {value!r}"
+            )
+        out[name], given[name] = value, key
     return out
+
 
 def _read(config) -> dict:
     "A config dict as given, or read from a JSON file."
-    if isinstance(config, dict): return config
-    try: config = json.loads(Path(config).read_text())
-    except (OSError, TypeError, json.JSONDecodeError) as e: raise ConfigError(f"cannot read the config {config}: {e}") from None
-    if not isinstance(config, dict): raise ConfigError(f"config={config!r:.60} is invalid: a JSON object is required.")
+    if isinstance(config, dict):
+        return config
+    try:
+        config = json.loads(Path(config).read_text())
+    except (OSError, TypeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"cannot read the config {config}: {e}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"config={config!r:.60} is invalid: a JSON object is required.")
     return config
 
-def load_config(config, # A config dict, or the path of a JSON config file
-                **overrides) -> dict: # Keys that replace the config's
+
+def load_config(
+    config,  # A config dict, or the path of a JSON config file
+    **overrides,  # Keys that replace the config's
+) -> dict:
     "A complete, checked config: aliases resolved, missing keys at their defaults, overrides applied."
-    config = {**{k: copy.deepcopy(s.default) for k,s in CONFIG.items()}, **_canonical(_read(config)), **_canonical(overrides)}
-    if config['task'] is None and config['tag']: config['task'] = str(config['tag']).split('_')[0]
-    if config['task'] is None: raise ConfigError("task=None is invalid: a config names its task (or has the original's tag)")
-    for name,value in config.items(): check_setting(name, value)
+    config = {
+        **{k: copy.deepcopy(s.default) for k, s in CONFIG.items()},
+        **_canonical(_read(config)),
+        **_canonical(overrides),
+    }
+    if config['task'] is None and config['tag']:
+        config['task'] = str(config['tag']).split('_')[0]
+    if config['task'] is None:
+        raise ConfigError(
+            "task=None is invalid: a config names its task (or has the original's tag)"
+        )
+    for name, value in config.items():
+        check_setting(name, value)
     return config
 
 # %% ../nbs/07_config.ipynb #ac5ecf7e
-def default_config(task=None) -> dict: # A task name, 'module:Class' or Task subclass; `None` for the bare defaults
+def default_config(
+    task=None,  # A task name, 'module:Class' or Task subclass; `None` for the bare defaults
+) -> dict:
     "The config of `task`: its shipped example network's settings for a built-in task, else the defaults."
-    if task is None: return {k: copy.deepcopy(s.default) for k,s in CONFIG.items()}
+    if task is None:
+        return {k: copy.deepcopy(s.default) for k, s in CONFIG.items()}
     example = next((c for c in EXAMPLE_CONFIGS.values() if c['task'] == task), dict(task=task))
     return load_config(example)
 
 # %% ../nbs/07_config.ipynb #eca6fb0b
-def with_seed(config:dict, # A complete config
-              seed:int=None) -> dict: # Overrides the config's seed
+def with_seed(
+    config: dict,  # A complete config
+    seed: int = None,  # Overrides the config's seed
+) -> dict:
     "`config` with an integer seed: `seed` if given, else the config's, else a fresh one from the OS's entropy."
     seed = config['seed'] if seed is None else seed
-    if seed is None: seed = int(np.random.SeedSequence().generate_state(1)[0])
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
     check_setting('seed', seed)
     return {**config, 'seed': int(seed)}
 
 # %% ../nbs/07_config.ipynb #b43b471a
-def parse_setting(name:str, # A config key
-                  text:str): # The option's text
+def parse_setting(
+    name: str,  # A config key
+    text: str,  # The option's text
+):
     "The value of config key `name` that a command-line text gives; a `ConfigError` if it is not allowed."
     s = CONFIG[name]
-    if s.optional and text.lower() == 'none': return None
+    if s.optional and text.lower() == 'none':
+        return None
     convert = {int: int, float: float, str: str}[s.kind]
-    try: value = convert(text)
-    except ValueError: value = text
+    try:
+        value = convert(text)
+    except ValueError:
+        value = text
     check_setting(name, value)
     return value
 
-def option_name(s:Setting) -> str:
+
+def option_name(s: Setting) -> str:
     "The command-line option of a setting; '' if it has none."
     return ('--' + s.name.replace('_', '-')) if s.option is None else s.option

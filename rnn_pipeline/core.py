@@ -29,12 +29,15 @@ from PIL import Image
 from threadpoolctl import threadpool_limits
 
 # %% ../nbs/00_core.ipynb #3a543941
-def require(ok:bool, # Condition that must hold
-            name:str, # Name of the offending parameter
-            value, # Its value
-            allowed:str): # What is allowed, in words
+def require(
+    ok: bool,  # Condition that must hold
+    name: str,  # Name of the offending parameter
+    value,  # Its value
+    allowed: str,  # What is allowed, in words
+):
     "Raise a `ValueError` naming `name`, its `value` and what is `allowed` unless `ok`."
-    if not ok: raise ValueError(f"{name}={value!r} is invalid: {allowed}.")
+    if not ok:
+        raise ValueError(f"{name}={value!r} is invalid: {allowed}.")
 
 # %% ../nbs/00_core.ipynb #0d9a8fbf
 def fresh_seed() -> int:
@@ -42,54 +45,80 @@ def fresh_seed() -> int:
     return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 # %% ../nbs/00_core.ipynb #66f88f05
-def require_number(name:str, # Name of the parameter
-                   value, # Its value
-                   low:float=None, # Its lower bound, if any
-                   high:float=None, # Its upper bound (inclusive), if any
-                   integer:bool=False, # Require an integer
-                   strict:bool=True, # `value` must be above `low` (else at least `low`)
-                   optional:bool=False): # Allow `None`
+def require_number(
+    name: str,  # Name of the parameter
+    value,  # Its value
+    low: float = None,  # Its lower bound, if any
+    high: float = None,  # Its upper bound (inclusive), if any
+    integer: bool = False,  # Require an integer
+    strict: bool = True,  # `value` must be above `low` (else at least `low`)
+    optional: bool = False,  # Allow `None`
+):
     "Raise a `ValueError` naming `name` unless `value` is a finite number (an integer if `integer`) within the bounds."
-    if value is None and optional: return
+    if value is None and optional:
+        return
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
     ok = isinstance(value, kinds) and not isinstance(value, bool) and bool(np.isfinite(value))
-    ok = ok and (low is None or (value > low if strict else value >= low)) and (high is None or value <= high)
-    bounds = ''.join([f" {'>' if strict else '>='} {low}" if low is not None else '', f" and <= {high}" if high is not None else ''])
-    require(ok, name, value, f"{'an integer' if integer else 'a finite number'}{bounds}{' or None' if optional else ''} is required")
+    ok = (
+        ok
+        and (low is None or (value > low if strict else value >= low))
+        and (high is None or value <= high)
+    )
+    bounds = ''.join(
+        [
+            f" {'>' if strict else '>='} {low}" if low is not None else '',
+            f" and <= {high}" if high is not None else '',
+        ]
+    )
+    require(
+        ok,
+        name,
+        value,
+        f"{'an integer' if integer else 'a finite number'}{bounds}{' or None' if optional else ''} is required",
+    )
 
 # %% ../nbs/00_core.ipynb #b190836b
-def require_steps(name:str, # Name of the parameter
-                  value): # Its value
+def require_steps(
+    name: str,  # Name of the parameter
+    value,  # Its value
+):
     "Raise a `ValueError` naming `name` unless `value` is a list (or array) of integer time steps."
-    ok = isinstance(value, (list, tuple, range, np.ndarray)) and all(isinstance(t, (int, np.integer)) and not isinstance(t, bool)
-                                                                    for t in np.ravel(value))
+    ok = isinstance(value, (list, tuple, range, np.ndarray)) and all(
+        isinstance(t, (int, np.integer)) and not isinstance(t, bool) for t in np.ravel(value)
+    )
     require(ok, name, value, "a list of integer time steps is required")
 
 # %% ../nbs/00_core.ipynb #05b07ef6
-def closest(name:str, # The unknown name
-            known) -> str: # The names that exist
+def closest(
+    name: str,  # The unknown name
+    known,  # The names that exist
+) -> str:
     "' (did you mean X?)' for the known name closest to `name`, or '' if none is close."
     match = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
     return f" (did you mean {match[0]!r}?)" if match else ''
 
 # %% ../nbs/00_core.ipynb #97f05605
 @contextmanager
-def compute_threads(n:int=None): # Number of threads; unchanged if `None`
+def compute_threads(n: int = None):  # Number of threads; unchanged if `None`
     "Run the block with `n` threads in torch and in NumPy's BLAS, then restore the previous numbers."
     before = torch.get_num_threads()
-    if n: torch.set_num_threads(n)
+    if n:
+        torch.set_num_threads(n)
     try:
-        with threadpool_limits(limits=n): yield
-    finally: torch.set_num_threads(before)
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        torch.set_num_threads(before)
 
 # %% ../nbs/00_core.ipynb #bacd9ea3
-def canvas_png(canvas:FigureCanvasAgg) -> bytes:
+def canvas_png(canvas: FigureCanvasAgg) -> bytes:
     "What the canvas holds now, as PNG bytes (fast, light compression)."
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(canvas.buffer_rgba())).save(buffer, format='png', compress_level=1)
     return buffer.getvalue()
 
-def figure_png(fig:Figure) -> bytes:
+
+def figure_png(fig: Figure) -> bytes:
     "The figure rendered as PNG bytes."
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
@@ -98,71 +127,102 @@ def figure_png(fig:Figure) -> bytes:
 # %% ../nbs/00_core.ipynb #89f08029
 def json_default(obj):
     "NumPy arrays and scalars and paths as JSON values; a `TypeError` for anything else."
-    if isinstance(obj, np.ndarray): return obj.tolist()
-    if isinstance(obj, np.generic): return obj.item()
-    if isinstance(obj, Path): return str(obj)
-    raise TypeError(f"an object of type {type(obj).__name__} ({obj!r:.40}) cannot be written as JSON: save it as .npz or .pkl")
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(
+        f"an object of type {type(obj).__name__} ({obj!r:.40}) cannot be written as JSON: save it as .npz or .pkl"
+    )
+
 
 def _finite(data):
     "`data` with every NaN or infinite number replaced by `None`."
-    if isinstance(data, float): return data if math.isfinite(data) else None
-    if isinstance(data, dict): return {k: _finite(v) for k,v in data.items()}
-    if isinstance(data, list): return [_finite(v) for v in data]
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: _finite(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_finite(v) for v in data]
     return data
+
 
 def jsonable(data):
     "`data` as it reads back from its JSON file: plain values, NaN and infinities as `None`."
     return _finite(json.loads(json.dumps(data, default=json_default)))
 
-def json_text(data, indent:int=4) -> str:
+
+def json_text(data, indent: int = 4) -> str:
     "`data` as strict JSON, which any reader takes (`jq`, JavaScript): NaN and infinities written as null."
     return json.dumps(jsonable(data), indent=indent, allow_nan=False)
 
 # %% ../nbs/00_core.ipynb #d0bbb8dc
 _HOST = socket.gethostname()
 
-def _temporary(path:Path) -> Path:
+
+def _temporary(path: Path) -> Path:
     "A new temporary file's name for writing `path`: hidden, and naming the target, this host and this process."
     return path.with_name(f'.{path.name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')
 
-def process_alive(pid:int) -> bool:
+
+def process_alive(pid: int) -> bool:
     "Whether process `pid` exists on this machine (one of another user's counts)."
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
     return True
 
-def _stale(tmp:Path) -> bool:
+
+def _stale(tmp: Path) -> bool:
     "Whether a temporary file was left by a process that is gone (on this host), or is more than a day old."
-    host,pid = tmp.name.rsplit('.', 4)[1:3]
-    if time.time() - tmp.stat().st_mtime > 86400: return True
+    host, pid = tmp.name.rsplit('.', 4)[1:3]
+    if time.time() - tmp.stat().st_mtime > 86400:
+        return True
     return host == _HOST and pid.isdigit() and not process_alive(int(pid))
 
-def remove_stale_temporaries(path): # A file whose temporaries to look for
+
+def remove_stale_temporaries(path):  # A file whose temporaries to look for
     "Remove the temporary files of earlier writes of `path` that were never finished."
     path = Path(path)
     for tmp in path.parent.glob(f'.{glob.escape(path.name)}.*.tmp'):
         try:
-            if _stale(tmp): tmp.unlink(missing_ok=True)
-        except (OSError, ValueError): pass       # gone meanwhile, or not named by `_temporary`
+            if _stale(tmp):
+                tmp.unlink(missing_ok=True)
+        except (OSError, ValueError):
+            pass  # gone meanwhile, or not named by `_temporary`
 
 # %% ../nbs/00_core.ipynb #5d4bd118
-def atomic_write(path, # The file to write
-                 write, # Called with a binary file object; writes the contents
-                 overwrite:bool=False) -> Path: # Replace `path` if it exists
+def atomic_write(
+    path,  # The file to write
+    write,  # Called with a binary file object; writes the contents
+    overwrite: bool = False,  # Replace `path` if it exists
+) -> Path:
     "Write `path` through a temporary file in its folder moved into place: readers see the old file or the new one, never half of one."
     path = Path(path)
     remove_stale_temporaries(path)
-    if path.exists() and not overwrite: raise FileExistsError(f"{path} already exists: pass overwrite=True to replace it.")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists: pass overwrite=True to replace it.")
     tmp = _temporary(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, 'wb') as f:
             write(f)
-            f.flush(); os.fsync(f.fileno())
-        if overwrite: os.replace(tmp, path)
+            f.flush()
+            os.fsync(f.fileno())
+        if overwrite:
+            os.replace(tmp, path)
         else:
-            try: os.link(tmp, path)        # fails if `path` exists, even if it appeared a moment ago
-            except FileExistsError: raise FileExistsError(f"{path} already exists: pass overwrite=True to replace it.") from None
-    finally: tmp.unlink(missing_ok=True)
+            try:
+                os.link(tmp, path)  # fails if `path` exists, even if it appeared a moment ago
+            except FileExistsError:
+                raise FileExistsError(
+                    f"{path} already exists: pass overwrite=True to replace it."
+                ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
     return path

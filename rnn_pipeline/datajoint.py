@@ -34,49 +34,65 @@ from .saver import RUN_FILES, DataSaver, read_data, save_run
 from .sweep import base_config, load_sweep, sweep_jobs
 
 try:
-    with warnings.catch_warnings():   # DataJoint warns at import when no datajoint.json is found
+    with warnings.catch_warnings():  # DataJoint warns at import when no datajoint.json is found
         warnings.simplefilter('ignore')
         import datajoint as dj
 except ImportError as e:
-    raise ImportError("rnn_pipeline.datajoint needs DataJoint: pip install 'rnn_pipeline[datajoint]'") from e
+    raise ImportError(
+        "rnn_pipeline.datajoint needs DataJoint: pip install 'rnn_pipeline[datajoint]'"
+    ) from e
 
 # %% ../nbs/09a_datajoint.ipynb #1625276f
 def server_configured() -> bool:
     "Whether DataJoint has a server to connect to: a user in its config (`datajoint.json`) or in `DJ_USER`."
     return bool(dj.config['database.user'])
 
-NO_SERVER = ("no DataJoint server is configured (DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS, DJ_BACKEND or datajoint.json): "
-             "skipped. `bash scripts/test.sh` starts a throw-away PostgreSQL server and runs this against it.")
+
+NO_SERVER = (
+    "no DataJoint server is configured (DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS, DJ_BACKEND or datajoint.json): "
+    "skipped. `bash scripts/test.sh` starts a throw-away PostgreSQL server and runs this against it."
+)
 
 # %% ../nbs/09a_datajoint.ipynb #9cae0b9a
 def server_address() -> tuple:
     "The host, port and backend DataJoint is configured for."
     backend = dj.config['database.backend']
-    return dj.config['database.host'],dj.config['database.port'] or (5432 if backend == 'postgresql' else 3306),backend
+    return (
+        dj.config['database.host'],
+        dj.config['database.port'] or (5432 if backend == 'postgresql' else 3306),
+        backend,
+    )
 
-def connect(reset:bool=False): # Connect again even if connected
+
+def connect(reset: bool = False):  # Connect again even if connected
     "The connection to the configured server; a `ConnectionError` naming host and port if it cannot be reached."
-    host,port,backend = server_address()
-    try: return dj.conn(reset=reset)
+    host, port, backend = server_address()
+    try:
+        return dj.conn(reset=reset)
     except Exception as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         secret = dj.config['database.password']
         secret = getattr(secret, 'get_secret_value', lambda: secret)()
-        if secret: reason = reason.replace(secret, '***')
+        if secret:
+            reason = reason.replace(secret, '***')
         raise ConnectionError(
             f"cannot connect to the DataJoint server ({backend}) at {host}:{port}: {reason}. Start one there (for the tests, "
             "`bash scripts/test.sh` starts a throw-away PostgreSQL on 127.0.0.1), or point DataJoint at your lab's server "
-            "with DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS and DJ_BACKEND, or datajoint.json") from None
+            "with DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS and DJ_BACKEND, or datajoint.json"
+        ) from None
 
 # %% ../nbs/09a_datajoint.ipynb #955e074c
 schema = dj.Schema()
-SCHEMA_VERSION = 1 # The version of the tables' definitions; a schema made by another is refused
-TASK_KEYS = ('task',) + tuple(k for k,s in CONFIG.items() if s.group == 'task')
-TRAINING_KEYS = tuple(k for k,s in CONFIG.items() if s.group in ('network', 'training'))
+SCHEMA_VERSION = 1  # The version of the tables' definitions; a schema made by another is refused
+TASK_KEYS = ('task',) + tuple(k for k, s in CONFIG.items() if s.group == 'task')
+TRAINING_KEYS = tuple(k for k, s in CONFIG.items() if s.group in ('network', 'training'))
 
-def params_hash(params:dict) -> str:
+
+def params_hash(params: dict) -> str:
     "The hash of a parameter dict: the MD5 of its canonical JSON, as 32 hex digits."
-    return hashlib.md5(json.dumps(jsonable(params), sort_keys=True, separators=(',', ':')).encode()).hexdigest()
+    return hashlib.md5(
+        json.dumps(jsonable(params), sort_keys=True, separators=(',', ':')).encode()
+    ).hexdigest()
 
 # %% ../nbs/09a_datajoint.ipynb #782ddffe
 @schema
@@ -128,22 +144,27 @@ class TrainingTask(dj.Manual):
 # %% ../nbs/09a_datajoint.ipynb #fc4b1490
 _settings = dict(run_root=None, device=None)
 
+
 def run_root():
     "The folder run folders are kept in: `activate`'s `run_root`, else RNN_PIPELINE_RUN_ROOT; `None`: not kept."
     root = _settings['run_root'] or os.environ.get('RNN_PIPELINE_RUN_ROOT')
     return None if root is None else Path(root)
 
+
 @contextmanager
 def _runs_parent():
     "The parent of a new run folder: the run root, or a temporary folder removed afterwards."
-    if run_root() is not None: yield run_root()
+    if run_root() is not None:
+        yield run_root()
     else:
         folder = tempfile.mkdtemp(prefix='rnn_pipeline-dj-')
-        try: yield Path(folder)
-        finally: shutil.rmtree(folder, ignore_errors=True)
+        try:
+            yield Path(folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
 # %% ../nbs/09a_datajoint.ipynb #4b2ead7e
-def config_of(key:dict) -> dict:
+def config_of(key: dict) -> dict:
     "The complete config of a `TrainingTask` key: its task and training parameter sets and its seed."
     task = (TaskParamSet & key).fetch1()
     training = (TrainingParamSet & key).fetch1('params')
@@ -152,24 +173,42 @@ def config_of(key:dict) -> dict:
 # %% ../nbs/09a_datajoint.ipynb #aa3df9fc
 FIGURES = ('trials.png', 'losses.png', 'fixed_points.png')
 
-def network_row(run:Run) -> dict:
+
+def network_row(run: Run) -> dict:
     "The `TrainedNetwork` attributes of an analysed run, read from its folder."
     import torch
     from rnn_pipeline import __version__
-    require(run.analysis is not None, 'run', str(run.folder), "an analysed run (`analyze`) is required")
-    p,t,folder = run.params,run.training or {},Path(run.folder)
+
+    require(
+        run.analysis is not None, 'run', str(run.folder), "an analysed run (`analyze`) is required"
+    )
+    p, t, folder = run.params, run.training or {}, Path(run.folder)
     root = run_root()
     kept = root is not None and folder.resolve().is_relative_to(root.resolve())
     figures = {f.name: f.read_bytes() for f in sorted(folder.glob('*.png'))}
-    return dict(n_units=int(p['N']), activation=str(p.get('activation', 'relu')), dt=float(p['dt']), tau=float(p['tau']),
-                w_inp=np.asarray(p['W_inp']), w_rec=np.asarray(p['W_rec']), w_out=np.asarray(p['W_out']),
-                y_init=np.asarray(p['y_init']), params=dict(p), config=run.config, training=t,
-                stop_reason=str(t.get('stop_reason', '')), iterations=int(t.get('iterations', 0)),
-                train_time_s=float(t.get('train_time_s', 0.0)), analysis=run.analysis,
-                fixed_points=read_data(folder/'fixed_points.npz'), figures=figures,
-                run_folder=str(folder.resolve().relative_to(root.resolve())) if kept else '',
-                rnn_pipeline_version=__version__, torch_version=torch.__version__,
-                worker=f"{platform.node()}:{os.getpid()}")
+    return dict(
+        n_units=int(p['N']),
+        activation=str(p.get('activation', 'relu')),
+        dt=float(p['dt']),
+        tau=float(p['tau']),
+        w_inp=np.asarray(p['W_inp']),
+        w_rec=np.asarray(p['W_rec']),
+        w_out=np.asarray(p['W_out']),
+        y_init=np.asarray(p['y_init']),
+        params=dict(p),
+        config=run.config,
+        training=t,
+        stop_reason=str(t.get('stop_reason', '')),
+        iterations=int(t.get('iterations', 0)),
+        train_time_s=float(t.get('train_time_s', 0.0)),
+        analysis=run.analysis,
+        fixed_points=read_data(folder / 'fixed_points.npz'),
+        figures=figures,
+        run_folder=str(folder.resolve().relative_to(root.resolve())) if kept else '',
+        rnn_pipeline_version=__version__,
+        torch_version=torch.__version__,
+        worker=f"{platform.node()}:{os.getpid()}",
+    )
 
 # %% ../nbs/09a_datajoint.ipynb #175263c2
 @schema
@@ -199,9 +238,12 @@ class TrainedNetwork(dj.Computed):
     torch_version: varchar(32)
     worker: varchar(255)         # host:pid of the process that made it
     """
+
     def make(self, key):
         with _runs_parent() as parent:
-            run = train(config_of(key), out=parent, progress=False, threads=1, device=_settings['device'])
+            run = train(
+                config_of(key), out=parent, progress=False, threads=1, device=_settings['device']
+            )
             analyze(run)
             self.insert1({**key, **network_row(run)})
 
@@ -219,13 +261,25 @@ class Performance(dj.Computed):
     passes: bool                 # whether the noiseless score meets the criterion
     behaviour: <blob>            # the task's read-out (psychometric data for CDDM, ...)
     """
+
     def make(self, key):
-        v,behaviour = [(TrainedNetwork & key).fetch1('analysis')[k] for k in ('validation', 'behaviour')]
-        self.insert1({**key, **{k: v[k] for k in ('mse', 'score_name', 'score', 'score_with_noise', 'criterion')},
-                      'passes': bool(v['passes']), 'behaviour': behaviour})
+        v, behaviour = [
+            (TrainedNetwork & key).fetch1('analysis')[k] for k in ('validation', 'behaviour')
+        ]
+        self.insert1(
+            {
+                **key,
+                **{
+                    k: v[k] for k in ('mse', 'score_name', 'score', 'score_with_noise', 'criterion')
+                },
+                'passes': bool(v['passes']),
+                'behaviour': behaviour,
+            }
+        )
 
 # %% ../nbs/09a_datajoint.ipynb #83fe7cef
-N_EIGENVALUES = 3 # Eigenvalues of largest real part kept per fixed point
+N_EIGENVALUES = 3  # Eigenvalues of largest real part kept per fixed point
+
 
 @schema
 class FixedPointAnalysis(dj.Computed):
@@ -234,6 +288,7 @@ class FixedPointAnalysis(dj.Computed):
     ---
     n_inputs: int32              # inputs analysed
     """
+
     class Input(dj.Part):
         definition = """ # One input and the counts of its fixed points
         -> master
@@ -245,6 +300,7 @@ class FixedPointAnalysis(dj.Computed):
         marginal: int32
         max_residual=null: float64
         """
+
     class Point(dj.Part):
         definition = """ # One fixed point
         -> master
@@ -256,81 +312,150 @@ class FixedPointAnalysis(dj.Computed):
         residual: float64            # |RHS|^2 at the point
         eigenvalues: <blob>          # the Jacobian's eigenvalues of largest real part
         """
+
     def make(self, key):
-        fp,summary = (TrainedNetwork & key).fetch1('fixed_points', 'analysis')
+        fp, summary = (TrainedNetwork & key).fetch1('fixed_points', 'analysis')
         labels = [str(l) for l in np.atleast_1d(fp['labels'])]
         self.insert1({**key, 'n_inputs': len(labels)})
-        for i,label in enumerate(labels):
+        for i, label in enumerate(labels):
             s = summary['fixed_points'][label]
-            self.Input.insert1({**key, 'input_label': label, 'input_vector': np.asarray(fp[f'input{i}_input_vector']),
-                                **{t: s[t] for t in POINT_TYPES}, 'max_residual': s['max_residual']})
-            eig = [np.asarray(e)[np.argsort(-np.real(e))][:N_EIGENVALUES] for e in fp[f'input{i}_eigenvalues']]
-            self.Point.insert([{**key, 'input_label': label, 'point': j, 'state': np.asarray(x), 'point_type': str(t),
-                                'residual': float(r), 'eigenvalues': e}
-                               for j,(x,t,r,e) in enumerate(zip(fp[f'input{i}_points'], fp[f'input{i}_types'],
-                                                                fp[f'input{i}_residuals'], eig))])
+            self.Input.insert1(
+                {
+                    **key,
+                    'input_label': label,
+                    'input_vector': np.asarray(fp[f'input{i}_input_vector']),
+                    **{t: s[t] for t in POINT_TYPES},
+                    'max_residual': s['max_residual'],
+                }
+            )
+            eig = [
+                np.asarray(e)[np.argsort(-np.real(e))][:N_EIGENVALUES]
+                for e in fp[f'input{i}_eigenvalues']
+            ]
+            self.Point.insert(
+                [
+                    {
+                        **key,
+                        'input_label': label,
+                        'point': j,
+                        'state': np.asarray(x),
+                        'point_type': str(t),
+                        'residual': float(r),
+                        'eigenvalues': e,
+                    }
+                    for j, (x, t, r, e) in enumerate(
+                        zip(
+                            fp[f'input{i}_points'],
+                            fp[f'input{i}_types'],
+                            fp[f'input{i}_residuals'],
+                            eig,
+                        )
+                    )
+                ]
+            )
 
-COMPUTED = (TrainedNetwork, Performance, FixedPointAnalysis) # In the order `populate` fills them
+
+COMPUTED = (TrainedNetwork, Performance, FixedPointAnalysis)  # In the order `populate` fills them
 
 # %% ../nbs/09a_datajoint.ipynb #36f13145
 class IncompatibleSchemaError(RuntimeError):
     "A database schema made by another version of rnn_pipeline's table definitions."
 
-def _check_existing(schema_name:str):
+
+def _check_existing(schema_name: str):
     "Raise `IncompatibleSchemaError` if `schema_name` exists with tables of another version."
-    if schema_name not in dj.list_schemas(): return
+    if schema_name not in dj.list_schemas():
+        return
     probe = dj.Schema(schema_name, create_schema=False, create_tables=False)
     tables = probe.list_tables()
-    if not tables: return
-    versions = probe.get_table(SchemaVersion.table_name).to_dicts() if SchemaVersion.table_name in tables else []
+    if not tables:
+        return
+    versions = (
+        probe.get_table(SchemaVersion.table_name).to_dicts()
+        if SchemaVersion.table_name in tables
+        else []
+    )
     found = sorted(v['schema_version'] for v in versions)
     if found != [SCHEMA_VERSION]:
-        made = f"version {found} of the table definitions" if found else "no rnn_pipeline version record"
+        made = (
+            f"version {found} of the table definitions"
+            if found
+            else "no rnn_pipeline version record"
+        )
         raise IncompatibleSchemaError(
             f"schema {schema_name!r} was made with {made}; this rnn_pipeline uses version {SCHEMA_VERSION}. "
-            "Activate another schema name, or drop that schema (schema.drop()) if its data can go")
+            "Activate another schema name, or drop that schema (schema.drop()) if its data can go"
+        )
 
 # %% ../nbs/09a_datajoint.ipynb #2f108b66
-def activate(schema_name:str, # The database schema
-             *, create_schema:bool=True, # Create the schema if missing
-             create_tables:bool=True, # Create the tables if missing
-             linking_module=None, # A module or dict whose names the definitions may use (DataJoint Elements' convention)
-             run_root=None, # Folder to keep the run folders in; temporary folders if `None` (or RNN_PIPELINE_RUN_ROOT)
-             device=None): # Torch device of the trainings; CUDA when available if `None`
+def activate(
+    schema_name: str,  # The database schema
+    *,
+    create_schema: bool = True,  # Create the schema if missing
+    create_tables: bool = True,  # Create the tables if missing
+    linking_module=None,  # A module or dict whose names the definitions may use (DataJoint Elements' convention)
+    run_root=None,  # Folder to keep the run folders in; temporary folders if `None` (or RNN_PIPELINE_RUN_ROOT)
+    device=None,  # Torch device of the trainings; CUDA when available if `None`
+):
     "Bind the tables to `schema_name` on the configured server, creating what is missing; returns the schema."
-    require(isinstance(schema_name, str) and schema_name.replace('_', '').isalnum() and schema_name == schema_name.lower(),
-            'schema_name', schema_name, "lower-case letters, digits and underscores are required")
+    require(
+        isinstance(schema_name, str)
+        and schema_name.replace('_', '').isalnum()
+        and schema_name == schema_name.lower(),
+        'schema_name',
+        schema_name,
+        "lower-case letters, digits and underscores are required",
+    )
     connect()
     if schema.is_activated():
-        require(schema.database == schema_name, 'schema_name', schema_name,
-                f"this process has activated {schema.database!r} already; a process activates one schema")
+        require(
+            schema.database == schema_name,
+            'schema_name',
+            schema_name,
+            f"this process has activated {schema.database!r} already; a process activates one schema",
+        )
     else:
         _check_existing(schema_name)
         objects = vars(linking_module) if hasattr(linking_module, '__dict__') else linking_module
-        schema.activate(schema_name, create_schema=create_schema, create_tables=create_tables, add_objects=objects)
-    if not SchemaVersion(): SchemaVersion.insert1(dict(schema_version=SCHEMA_VERSION, rnn_pipeline=_version()))
-    if create_tables: _declare_jobs_tables()
+        schema.activate(
+            schema_name,
+            create_schema=create_schema,
+            create_tables=create_tables,
+            add_objects=objects,
+        )
+    if not SchemaVersion():
+        SchemaVersion.insert1(dict(schema_version=SCHEMA_VERSION, rnn_pipeline=_version()))
+    if create_tables:
+        _declare_jobs_tables()
     _settings.update(run_root=None if run_root is None else Path(run_root), device=device)
     return schema
 
-def _declare_jobs_tables(attempts:int=5):
+
+def _declare_jobs_tables(attempts: int = 5):
     "Declare the Computed tables' jobs tables now, not in the first `populate` of workers that start together."
     for t in COMPUTED:
         for attempt in range(attempts):
             # Two processes declaring one jobs table at once: one fails on its index, then sees the table declared
-            try: t.jobs; break
+            try:
+                t.jobs
+                break
             except Exception:
-                if attempt == attempts - 1: raise
+                if attempt == attempts - 1:
+                    raise
                 time.sleep(0.2)
+
 
 def _version() -> str:
     from rnn_pipeline import __version__
+
     return __version__
 
 # %% ../nbs/09a_datajoint.ipynb #b2a0df5d
-def insert_task_paramset(task, # A task's name or 'module:Class'
-                         description:str='', # A line on what it is
-                         **settings) -> dict: # n_steps, n_inputs, n_outputs, task_params, mask; the task's defaults if missing
+def insert_task_paramset(
+    task,  # A task's name or 'module:Class'
+    description: str = '',  # A line on what it is
+    **settings,  # n_steps, n_inputs, n_outputs, task_params, mask; the task's defaults if missing
+) -> dict:
     "Insert a task's full parameters (checked, completed with the task's defaults); returns its key."
     unknown = sorted(set(settings) - set(TASK_KEYS))
     require(not unknown, 'settings', unknown, f"a task's settings are {', '.join(TASK_KEYS[1:])}")
@@ -340,86 +465,161 @@ def insert_task_paramset(task, # A task's name or 'module:Class'
     TaskParamSet.insert1({**key, **row, 'description': description}, skip_duplicates=True)
     return key
 
-def insert_training_paramset(description:str='', # A line on what it is
-                             **settings) -> dict: # Keys of the network and training groups; the defaults if missing
+
+def insert_training_paramset(
+    description: str = '',  # A line on what it is
+    **settings,  # Keys of the network and training groups; the defaults if missing
+) -> dict:
     "Insert a training's parameters (checked, completed with the defaults); returns its key."
     unknown = sorted(set(settings) - set(TRAINING_KEYS))
-    require(not unknown, 'settings', unknown, "a training's settings are the config keys of the network and training groups")
+    require(
+        not unknown,
+        'settings',
+        unknown,
+        "a training's settings are the config keys of the network and training groups",
+    )
     config = load_config(dict(task='DMTS'), **settings)
     params = jsonable({k: config[k] for k in TRAINING_KEYS})
     key = dict(training_paramset=params_hash(params))
-    TrainingParamSet.insert1({**key, 'n_units': params['N'], 'activation': params['activation'], 'params': params,
-                              'description': description}, skip_duplicates=True)
+    TrainingParamSet.insert1(
+        {
+            **key,
+            'n_units': params['N'],
+            'activation': params['activation'],
+            'params': params,
+            'description': description,
+        },
+        skip_duplicates=True,
+    )
     return key
 
 # %% ../nbs/09a_datajoint.ipynb #45f691a1
-def insert_training(config, # A config dict or file
-                    job_name:str='') -> dict: # The sweep job's name, if any
+def insert_training(
+    config,  # A config dict or file
+    job_name: str = '',  # The sweep job's name, if any
+) -> dict:
     "Insert what to train for a config: its two parameter sets and a `TrainingTask` row with its seed; returns the key."
     config = load_config(config)
     require(config['seed'] is not None, 'seed', None, "a seed is required to train in the database")
-    key = {**insert_task_paramset(**{k: config[k] for k in TASK_KEYS}),
-           **insert_training_paramset(**{k: config[k] for k in TRAINING_KEYS}), 'seed': config['seed']}
+    key = {
+        **insert_task_paramset(**{k: config[k] for k in TASK_KEYS}),
+        **insert_training_paramset(**{k: config[k] for k in TRAINING_KEYS}),
+        'seed': config['seed'],
+    }
     TrainingTask.insert1({**key, 'job_name': job_name}, skip_duplicates=True)
     return key
 
-def insert_sweep(sweep) -> list: # A sweep dict or JSON file, as `rnn-pipeline sweep` reads (`load_sweep`)
+
+def insert_sweep(
+    sweep,  # A sweep dict or JSON file, as `rnn-pipeline sweep` reads (`load_sweep`)
+) -> list:
     "Insert every job of a sweep into `TrainingTask`; returns their keys."
     sweep = load_sweep(sweep)
     base = base_config(sweep['base'])
-    return [insert_training({**base, **job['overrides'], 'seed': job['seed']}, job['name']) for job in sweep_jobs(sweep)]
+    return [
+        insert_training({**base, **job['overrides'], 'seed': job['seed']}, job['name'])
+        for job in sweep_jobs(sweep)
+    ]
 
 # %% ../nbs/09a_datajoint.ipynb #a850c1de
-def insert_builtin_paramsets(seed_configs=None) -> list: # A folder of the original pipeline's configs (JSON files)
+def insert_builtin_paramsets(
+    seed_configs=None,  # A folder of the original pipeline's configs (JSON files)
+) -> list:
     "Insert the five built-in tasks' parameter sets (their example networks' settings), and those of the original configs."
     from rnn_pipeline.config import default_config
     from rnn_pipeline.tasks import TASKS
+
     keys = []
     for name in TASKS:
         config = default_config(name)
-        keys.append((insert_task_paramset(**{k: config[k] for k in TASK_KEYS}, description=f'{name}: built-in'),
-                     insert_training_paramset(**{k: config[k] for k in TRAINING_KEYS}, description=f'{name}: example network')))
+        keys.append(
+            (
+                insert_task_paramset(
+                    **{k: config[k] for k in TASK_KEYS}, description=f'{name}: built-in'
+                ),
+                insert_training_paramset(
+                    **{k: config[k] for k in TRAINING_KEYS}, description=f'{name}: example network'
+                ),
+            )
+        )
     for path in sorted(Path(seed_configs).glob('*.json')) if seed_configs else []:
         config = load_config(path)
-        keys.append((insert_task_paramset(**{k: config[k] for k in TASK_KEYS}, description=f'original: {path.name}'),
-                     insert_training_paramset(**{k: config[k] for k in TRAINING_KEYS}, description=f'original: {path.name}')))
+        keys.append(
+            (
+                insert_task_paramset(
+                    **{k: config[k] for k in TASK_KEYS}, description=f'original: {path.name}'
+                ),
+                insert_training_paramset(
+                    **{k: config[k] for k in TRAINING_KEYS}, description=f'original: {path.name}'
+                ),
+            )
+        )
     return keys
 
 # %% ../nbs/09a_datajoint.ipynb #69728c97
-def populate(*restrictions, # Keys or conditions: only what they select is made
-             reserve_jobs:bool=False, # Reserve each job in the jobs table (for many workers)
-             suppress_errors:bool=None, # Record errors and go on; `reserve_jobs` if `None`
-             display_progress:bool=False, # Show DataJoint's progress bars
-             max_calls:int=None) -> dict: # The most `make()` calls per table
+def populate(
+    *restrictions,  # Keys or conditions: only what they select is made
+    reserve_jobs: bool = False,  # Reserve each job in the jobs table (for many workers)
+    suppress_errors: bool = None,  # Record errors and go on; `reserve_jobs` if `None`
+    display_progress: bool = False,  # Show DataJoint's progress bars
+    max_calls: int = None,  # The most `make()` calls per table
+) -> dict:
     "Populate `TrainedNetwork`, `Performance` and `FixedPointAnalysis`; returns each table's `populate` result."
     suppress = reserve_jobs if suppress_errors is None else suppress_errors
-    return {t.__name__: t.populate(*restrictions, reserve_jobs=reserve_jobs, suppress_errors=suppress, display_progress=display_progress,
-                                   max_calls=max_calls) for t in COMPUTED}
+    return {
+        t.__name__: t.populate(
+            *restrictions,
+            reserve_jobs=reserve_jobs,
+            suppress_errors=suppress,
+            display_progress=display_progress,
+            max_calls=max_calls,
+        )
+        for t in COMPUTED
+    }
+
 
 def progress():
     "A DataFrame of each Computed table's progress: rows done, remaining, total, and jobs reserved and in error."
     import pandas as pd
+
     rows = []
     for t in COMPUTED:
-        remaining,total = t.progress()
+        remaining, total = t.progress()
         jobs = t.jobs.progress()
-        rows.append(dict(table=t.__name__, done=total - remaining, remaining=remaining, total=total,
-                         reserved=jobs['reserved'], error=jobs['error']))
+        rows.append(
+            dict(
+                table=t.__name__,
+                done=total - remaining,
+                remaining=remaining,
+                total=total,
+                reserved=jobs['reserved'],
+                error=jobs['error'],
+            )
+        )
     return pd.DataFrame(rows).set_index('table')
+
 
 def errors():
     "A DataFrame of the jobs that failed: table, key and error message."
     import pandas as pd
-    rows = [dict(table=t.__name__, **{k: j[k] for k in t.primary_key}, error_message=j['error_message'])
-            for t in COMPUTED for j in t.jobs.errors.to_dicts()]
+
+    rows = [
+        dict(table=t.__name__, **{k: j[k] for k in t.primary_key}, error_message=j['error_message'])
+        for t in COMPUTED
+        for j in t.jobs.errors.to_dicts()
+    ]
     return pd.DataFrame(rows)
 
 # %% ../nbs/09a_datajoint.ipynb #958eba1c
-def clear_stale_reservations(older_than:float=None) -> int: # Seconds; `None`: only the dead processes of this machine
+def clear_stale_reservations(
+    older_than: float = None,  # Seconds; `None`: only the dead processes of this machine
+) -> int:
     "Free the reserved jobs whose worker died (or that are older than `older_than` s); returns how many."
     n = 0
     for t in COMPUTED:
-        if older_than is not None: n += t.jobs.refresh(orphan_timeout=older_than)['orphaned']; continue
+        if older_than is not None:
+            n += t.jobs.refresh(orphan_timeout=older_than)['orphaned']
+            continue
         for job in t.jobs.reserved.to_dicts():
             if job['host'] == platform.node() and not process_alive(job['pid']):
                 (t.jobs & {k: job[k] for k in t.primary_key}).delete_quick()
@@ -427,37 +627,59 @@ def clear_stale_reservations(older_than:float=None) -> int: # Seconds; `None`: o
     return n
 
 # %% ../nbs/09a_datajoint.ipynb #b579f3a9
-def _as_saved(arrays:dict) -> dict:
+def _as_saved(arrays: dict) -> dict:
     "Arrays from a blob as NumPy saved them: in C order, and strings as strings."
+
     # Blobs come back in Fortran order, which changes the rounding of products, and give strings as object arrays
     def fix(v):
-        if not isinstance(v, np.ndarray): return v
+        if not isinstance(v, np.ndarray):
+            return v
         return np.ascontiguousarray(v.astype(str) if v.dtype == object else v)
-    return {k: fix(v) for k,v in arrays.items()}
 
-def export_run(key:dict, # A key of one `TrainedNetwork` row
-               folder) -> Path: # The new run folder; an existing one is an error
+    return {k: fix(v) for k, v in arrays.items()}
+
+
+def export_run(
+    key: dict,  # A key of one `TrainedNetwork` row
+    folder,  # The new run folder; an existing one is an error
+) -> Path:
     "Write a `TrainedNetwork` row out as a run folder (config, params, training, analysis, fixed points, figures)."
     row = (TrainedNetwork & key).fetch1()
     folder = Path(folder)
-    require(not folder.exists(), 'folder', str(folder), "a new folder is required: a run folder is never overwritten")
+    require(
+        not folder.exists(),
+        'folder',
+        str(folder),
+        "a new folder is required: a run folder is never overwritten",
+    )
     saver = save_run(folder, row['config'], _as_saved(row['params']), row['training'] or None)
     saver.save_data(row['analysis'], RUN_FILES['analysis'])
     saver.save_data(_as_saved(row['fixed_points']), 'fixed_points.npz')
-    for name,png in row['figures'].items(): (folder/name).write_bytes(png)
+    for name, png in row['figures'].items():
+        (folder / name).write_bytes(png)
     return folder
 
-def fetch_run(key:dict, # A key of one `TrainedNetwork` row
-              folder=None, # Where to write the run folder; a new temporary folder if `None`
-              device=None) -> Run: # Torch device of the torch network
+
+def fetch_run(
+    key: dict,  # A key of one `TrainedNetwork` row
+    folder=None,  # Where to write the run folder; a new temporary folder if `None`
+    device=None,  # Torch device of the torch network
+) -> Run:
     "A `TrainedNetwork` row as a `Run` (`load_run` of its exported folder)."
-    folder = Path(tempfile.mkdtemp(prefix='rnn_pipeline-run-'))/'run' if folder is None else folder
+    folder = (
+        Path(tempfile.mkdtemp(prefix='rnn_pipeline-run-')) / 'run' if folder is None else folder
+    )
     return load_run(export_run(key, folder), device=device)
 
-def import_run(folder, # An analysed run folder (`train`, then `analyze`)
-               job_name:str='') -> dict: # A name for its TrainingTask row
+
+def import_run(
+    folder,  # An analysed run folder (`train`, then `analyze`)
+    job_name: str = '',  # A name for its TrainingTask row
+) -> dict:
     "Insert a run folder into the schema: its `TrainingTask` and its `TrainedNetwork` row; returns the key."
     run = load_run(folder, device='cpu')
     key = insert_training(run.config, job_name or Path(folder).name)
-    TrainedNetwork.insert1({**key, **network_row(run)}, allow_direct_insert=True, skip_duplicates=True)
+    TrainedNetwork.insert1(
+        {**key, **network_row(run)}, allow_direct_insert=True, skip_duplicates=True
+    )
     return key

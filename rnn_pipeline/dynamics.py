@@ -33,92 +33,135 @@ from .core import require, require_number
 from .rnn import RNN_numpy
 
 # %% ../nbs/05_dynamics.ipynb #f9bc3cfc
-def check_input_vector(rnn:RNN_numpy, # The network
-                       input_vector): # Constant input: n_inputs numbers
+def check_input_vector(
+    rnn: RNN_numpy,  # The network
+    input_vector,  # Constant input: n_inputs numbers
+):
     "The constant input as a float64 vector of length `rnn.n_inputs`; a `ValueError` otherwise."
     allowed = f"a vector of n_inputs={rnn.n_inputs} finite numbers is required"
     require(input_vector is not None, 'input_vector', input_vector, allowed)
-    try: u = np.asarray(input_vector, dtype=np.float64)
-    except (TypeError, ValueError): raise ValueError(f"input_vector={input_vector!r} is invalid: {allowed}.") from None
-    require(u.size == rnn.n_inputs and max(u.shape, default=1) == u.size, 'input_vector shape', u.shape, allowed)
+    try:
+        u = np.asarray(input_vector, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"input_vector={input_vector!r} is invalid: {allowed}.") from None
+    require(
+        u.size == rnn.n_inputs and max(u.shape, default=1) == u.size,
+        'input_vector shape',
+        u.shape,
+        allowed,
+    )
     require(np.isfinite(u).all(), 'input_vector', u.reshape(-1).tolist(), allowed)
     return u.reshape(-1)
+
 
 def input_key(input_vector) -> str:
     "The key of an input in `DynamicSystemAnalyzer.fp_data`: its values written as a list."
     return str(np.asarray(input_vector, dtype=np.float64).reshape(-1).tolist())
 
 # %% ../nbs/05_dynamics.ipynb #ab58fcf7
-def solve_batched(A:np.ndarray, # Matrices (M, N, N)
-                  b:np.ndarray): # Right-hand sides (M, N)
+def solve_batched(
+    A: np.ndarray,  # Matrices (M, N, N)
+    b: np.ndarray,  # Right-hand sides (M, N)
+):
     "x with A[i] @ x[i] = b[i] for every i; least squares where A[i] is singular."
-    try: return np.linalg.solve(A, b[..., None])[..., 0]
+    try:
+        return np.linalg.solve(A, b[..., None])[..., 0]
     except np.linalg.LinAlgError:
-        return np.stack([np.linalg.lstsq(a, v, rcond=None)[0] for a,v in zip(A, b)])
+        return np.stack([np.linalg.lstsq(a, v, rcond=None)[0] for a, v in zip(A, b)])
 
 # %% ../nbs/05_dynamics.ipynb #5622a751
-def merge_points(points:np.ndarray, # Points (M, N)
-                 cutoff:float, # Points closer than this are the same point
-                 rank:np.ndarray=None): # Per point, lower is better (e.g. |RHS|); the first of a group wins if `None`
+def merge_points(
+    points: np.ndarray,  # Points (M, N)
+    cutoff: float,  # Points closer than this are the same point
+    rank: np.ndarray = None,  # Per point, lower is better (e.g. |RHS|); the first of a group wins if `None`
+):
     "Indices of the distinct points, one per group of duplicates, in the order in which the groups first appear."
-    if len(points) == 0: return np.zeros(0, dtype=int)
+    if len(points) == 0:
+        return np.zeros(0, dtype=int)
     pairs = cKDTree(points).query_pairs(cutoff, output_type='ndarray')
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(points),) * 2)
     labels = connected_components(graph, directed=False)[1]
     rank = np.arange(len(points)) if rank is None else np.asarray(rank)
     best = np.lexsort((rank, labels))
-    best = best[np.r_[True, labels[best][1:] != labels[best][:-1]]]   # the best member of each group
-    first = np.full(labels.max() + 1, len(points)); np.minimum.at(first, labels, np.arange(len(points)))
+    # the best member of each group
+    best = best[np.r_[True, labels[best][1:] != labels[best][:-1]]]
+    first = np.full(labels.max() + 1, len(points))
+    np.minimum.at(first, labels, np.arange(len(points)))
     return best[np.argsort(first[labels[best]])]
 
 # %% ../nbs/05_dynamics.ipynb #f710fcad
-def spread_subset(points:np.ndarray, # Points (M, N)
-                  n:int): # How many to keep
+def spread_subset(
+    points: np.ndarray,  # Points (M, N)
+    n: int,  # How many to keep
+):
     "Indices of `n` points spread over `points` by farthest-point sampling, in the order taken (all, in order, if M <= n)."
-    if len(points) <= n: return np.arange(len(points))
-    taken,dist = [0],np.linalg.norm(points - points[0], axis=1)
+    if len(points) <= n:
+        return np.arange(len(points))
+    taken, dist = [0], np.linalg.norm(points - points[0], axis=1)
     for _ in range(n - 1):
-        taken.append(int(dist.argmax())); dist = np.minimum(dist, np.linalg.norm(points - points[taken[-1]], axis=1))
+        taken.append(int(dist.argmax()))
+        dist = np.minimum(dist, np.linalg.norm(points - points[taken[-1]], axis=1))
     return np.array(taken)
 
 # %% ../nbs/05_dynamics.ipynb #e0e5adc5
 POINT_TYPES = ('stable', 'unstable', 'marginal')
 FP_DATA_KEYS = dict(stable='stable_fps', unstable='unstable_fps', marginal='marginally_stable_fps')
 
-def sorted_eigenvalues(jacobians:np.ndarray) -> np.ndarray:
+
+def sorted_eigenvalues(jacobians: np.ndarray) -> np.ndarray:
     "Eigenvalues of each Jacobian (..., N, N), sorted by decreasing real part: (..., N)."
     E = np.linalg.eigvals(jacobians)
     return np.take_along_axis(E, np.argsort(-E.real, axis=-1, kind='stable'), axis=-1)
 
-def classify(eigenvalues:np.ndarray, # Sorted eigenvalues (M, N)
-             eig_cutoff:float): # Largest real parts within this of zero are marginal
+
+def classify(
+    eigenvalues: np.ndarray,  # Sorted eigenvalues (M, N)
+    eig_cutoff: float,  # Largest real parts within this of zero are marginal
+):
     "'stable', 'unstable' or 'marginal' for each point: (M,)."
     lead = eigenvalues[:, 0].real if eigenvalues.size else np.zeros(len(eigenvalues))
-    return np.where(np.abs(lead) <= eig_cutoff, 'marginal', np.where(lead < 0, 'stable', 'unstable')).astype('<U8')
+    return np.where(
+        np.abs(lead) <= eig_cutoff, 'marginal', np.where(lead < 0, 'stable', 'unstable')
+    ).astype('<U8')
 
 # %% ../nbs/05_dynamics.ipynb #3ececc07
 @dataclass(repr=False)
 class FixedPoints:
     "Fixed points (or slow points) of a network under one constant input."
-    points:np.ndarray       # (K, N)
-    input_vector:np.ndarray # (n_inputs,)
-    residuals:np.ndarray    # |RHS| at each point (K,)
-    eigenvalues:np.ndarray  # Jacobian eigenvalues, decreasing real part (K, N)
-    types:np.ndarray        # 'stable', 'unstable' or 'marginal' (K,)
-    mode:str = 'exact'      # 'exact' (roots) or 'approx' (slow points)
-    eig_cutoff:float = 1e-10
 
-    def __len__(self): return len(self.points)
+    points: np.ndarray  # (K, N)
+    input_vector: np.ndarray  # (n_inputs,)
+    residuals: np.ndarray  # |RHS| at each point (K,)
+    eigenvalues: np.ndarray  # Jacobian eigenvalues, decreasing real part (K, N)
+    types: np.ndarray  # 'stable', 'unstable' or 'marginal' (K,)
+    mode: str = 'exact'  # 'exact' (roots) or 'approx' (slow points)
+    eig_cutoff: float = 1e-10
+
+    def __len__(self):
+        return len(self.points)
 
     def __getitem__(self, key):
         "A type ('stable', 'unstable', 'marginal') or a selection (mask, indices) -> `FixedPoints`; an `fp_data` key -> points."
         if isinstance(key, str):
-            if key in FP_DATA_KEYS.values(): return self.points[self.types == {v: k for k,v in FP_DATA_KEYS.items()}[key]]
-            require(key in POINT_TYPES, 'key', key, f"a type {POINT_TYPES}, an fp_data key {tuple(FP_DATA_KEYS.values())} or an index is required")
+            if key in FP_DATA_KEYS.values():
+                return self.points[self.types == {v: k for k, v in FP_DATA_KEYS.items()}[key]]
+            require(
+                key in POINT_TYPES,
+                'key',
+                key,
+                f"a type {POINT_TYPES}, an fp_data key {tuple(FP_DATA_KEYS.values())} or an index is required",
+            )
             key = self.types == key
         idx = np.arange(len(self))[key]
-        return FixedPoints(self.points[idx], self.input_vector, self.residuals[idx], self.eigenvalues[idx], self.types[idx],
-                           self.mode, self.eig_cutoff)
+        return FixedPoints(
+            self.points[idx],
+            self.input_vector,
+            self.residuals[idx],
+            self.eigenvalues[idx],
+            self.types[idx],
+            self.mode,
+            self.eig_cutoff,
+        )
 
     @property
     def n_unstable_modes(self) -> np.ndarray:
@@ -136,78 +179,106 @@ class FixedPoints:
         return f"FixedPoints(input={input_key(self.input_vector)}: {len(self)} {kind}, {counts}{worst})"
 
 # %% ../nbs/05_dynamics.ipynb #0b03a551
-def relaxation_starts(rnn:RNN_numpy, # The network
-                      u:np.ndarray, # Constant input (n_inputs,)
-                      n_trajectories:int, # Number of trajectories
-                      sigma:float, # Standard deviation of their random initial states
-                      rng:np.random.Generator, # Source of the initial states
-                      n_steps:int=None, # Steps per trajectory; 10 time constants if `None`
-                      n_slow:int=2, # Slowest states kept per trajectory, besides its end
-                      every:int=None): # Also keep every `every`-th state (for slow points along attractors)
+def relaxation_starts(
+    rnn: RNN_numpy,  # The network
+    u: np.ndarray,  # Constant input (n_inputs,)
+    n_trajectories: int,  # Number of trajectories
+    sigma: float,  # Standard deviation of their random initial states
+    rng: np.random.Generator,  # Source of the initial states
+    n_steps: int = None,  # Steps per trajectory; 10 time constants if `None`
+    n_slow: int = 2,  # Slowest states kept per trajectory, besides its end
+    every: int = None,  # Also keep every `every`-th state (for slow points along attractors)
+):
     "Starts from the network's trajectories under `u`: each trajectory's end, its `n_slow` slowest local minima of speed and every `every`-th state."
     n_steps = n_steps or int(np.ceil(10 * rnn.tau / rnn.dt))
     x = sigma * rng.standard_normal((n_trajectories, rnn.N))
     drive = u @ rnn.W_inp.T + rnn.bias_rec
-    states,speeds = np.empty((n_steps, n_trajectories, rnn.N)),np.empty((n_steps, n_trajectories))
+    states, speeds = np.empty((n_steps, n_trajectories, rnn.N)), np.empty((n_steps, n_trajectories))
     for t in range(n_steps):
         v = rnn.activation.numpy(x @ rnn.W_rec.T + drive) - x
-        states[t],speeds[t] = x,np.einsum('ij,ij->i', v, v)
+        states[t], speeds[t] = x, np.einsum('ij,ij->i', v, v)
         x = x + rnn.alpha * v
     is_min = np.zeros_like(speeds, dtype=bool)
     is_min[1:-1] = (speeds[1:-1] < speeds[:-2]) & (speeds[1:-1] <= speeds[2:])
     minima = np.where(is_min, speeds, np.inf)
-    slowest = np.argsort(minima, axis=0)[:n_slow]                        # (n_slow, n_trajectories)
+    slowest = np.argsort(minima, axis=0)[:n_slow]  # (n_slow, n_trajectories)
     found = np.isfinite(np.take_along_axis(minima, slowest, axis=0))
     snapshots = states[every::every].reshape(-1, rnn.N) if every else np.zeros((0, rnn.N))
     return np.concatenate([x, states[slowest, np.arange(n_trajectories)][found], snapshots])
 
 # %% ../nbs/05_dynamics.ipynb #6525a01c
-def neighbour_pairs(points:np.ndarray, # Points (K, N)
-                    k:int, # Neighbours per point
-                    exclude:set=frozenset()): # Pairs (i, j), i < j, to leave out
+def neighbour_pairs(
+    points: np.ndarray,  # Points (K, N)
+    k: int,  # Neighbours per point
+    exclude: set = frozenset(),  # Pairs (i, j), i < j, to leave out
+):
     "Pairs (i, j), i < j, of each point with its `k` nearest neighbours, not in `exclude`, closest first: (P, 2)."
     K = len(points)
-    if K < 2: return np.zeros((0, 2), dtype=int)
+    if K < 2:
+        return np.zeros((0, 2), dtype=int)
     sq = (points**2).sum(1)
     d2 = sq[:, None] + sq[None] - 2 * points @ points.T
     np.fill_diagonal(d2, np.inf)
-    nearest = np.argsort(d2, axis=1)[:, :min(k, K - 1)]
-    pairs = np.unique(np.sort(np.stack([np.repeat(np.arange(K), nearest.shape[1]), nearest.reshape(-1)], 1), axis=1), axis=0)
+    nearest = np.argsort(d2, axis=1)[:, : min(k, K - 1)]
+    pairs = np.unique(
+        np.sort(
+            np.stack([np.repeat(np.arange(K), nearest.shape[1]), nearest.reshape(-1)], 1), axis=1
+        ),
+        axis=0,
+    )
     pairs = pairs[[tuple(p) not in exclude for p in pairs.tolist()]].reshape(-1, 2)
     return pairs[np.argsort(d2[pairs[:, 0], pairs[:, 1]], kind='stable')]
 
-def exploration_starts(points:np.ndarray, # Points found so far (K, N)
-                       pairs:np.ndarray, # Pairs of neighbouring points (P, 2) whose midpoints to start from
-                       n:int, # Number of starts in all (at least P)
-                       sigma:float, # Standard deviation of the Gaussian starts
-                       rng:np.random.Generator): # Source of every draw
+
+def exploration_starts(
+    points: np.ndarray,  # Points found so far (K, N)
+    pairs: np.ndarray,  # Pairs of neighbouring points (P, 2) whose midpoints to start from
+    n: int,  # Number of starts in all (at least P)
+    sigma: float,  # Standard deviation of the Gaussian starts
+    rng: np.random.Generator,  # Source of every draw
+):
     "Starts at the midpoints of `pairs`, on segments between random pairs of `points`, at `points` plus noise and at Gaussian states: `n` in all."
-    K,N = points.shape
+    K, N = points.shape
     n_rest = n - len(pairs)
     n_random = n_rest // 3 if K > 1 else 0
     n_near = n_rest // 3 if K else 0
     n_far = n_rest - n_random - n_near
     i = np.r_[pairs[:, 0], rng.integers(K, size=n_random)]
-    j = np.r_[pairs[:, 1], (i[len(pairs):] + rng.integers(1, max(K, 2), size=n_random)) % max(K, 1)]   # j != i
+    # j != i
+    j = np.r_[
+        pairs[:, 1], (i[len(pairs) :] + rng.integers(1, max(K, 2), size=n_random)) % max(K, 1)
+    ]
     t = np.r_[np.full(len(pairs), 0.5), rng.uniform(0.2, 0.8, n_random)][:, None]
     jitter = 0.01 * np.linalg.norm(points[i] - points[j], axis=1, keepdims=True) / np.sqrt(N)
     between = (1 - t) * points[i] + t * points[j] + jitter * rng.standard_normal((len(i), N))
-    size = np.sqrt(np.mean(points**2)) if K else 0.
-    near = points[rng.integers(max(K, 1), size=n_near)] + size * 10**rng.uniform(-2, 0, (n_near, 1)) * rng.standard_normal((n_near, N))
-    return np.concatenate([between, near, sigma * 10**rng.uniform(-2, 1, (n_far, 1)) * rng.standard_normal((n_far, N))])
+    size = np.sqrt(np.mean(points**2)) if K else 0.0
+    near = points[rng.integers(max(K, 1), size=n_near)] + size * 10 ** rng.uniform(
+        -2, 0, (n_near, 1)
+    ) * rng.standard_normal((n_near, N))
+    return np.concatenate(
+        [
+            between,
+            near,
+            sigma * 10 ** rng.uniform(-2, 1, (n_far, 1)) * rng.standard_normal((n_far, N)),
+        ]
+    )
 
 # %% ../nbs/05_dynamics.ipynb #9056397f
-def relu_neighbour_states(rnn:RNN_numpy, # A ReLU network
-                          points:np.ndarray, # States (K, N)
-                          u:np.ndarray, # Constant input (n_inputs,)
-                          n_single:int=10, # Flip each of the n_single units closest to threshold
-                          n_pair:int=10): # and each pair of the n_pair closest
+def relu_neighbour_states(
+    rnn: RNN_numpy,  # A ReLU network
+    points: np.ndarray,  # States (K, N)
+    u: np.ndarray,  # Constant input (n_inputs,)
+    n_single: int = 10,  # Flip each of the n_single units closest to threshold
+    n_pair: int = 10,  # and each pair of the n_pair closest
+):
     "Solutions of the linear systems of the activation patterns next to each point's: (K * n_patterns, N)."
-    K,N = points.shape
+    K, N = points.shape
     b = rnn.W_inp @ u + rnn.bias_rec
     Z = points @ rnn.W_rec.T + b
     closest = np.argsort(np.abs(Z), axis=1)
-    flips = [[i] for i in range(min(N, n_single))] + list(itertools.combinations(range(min(N, n_pair)), 2))
+    flips = [[i] for i in range(min(N, n_single))] + list(
+        itertools.combinations(range(min(N, n_pair)), 2)
+    )
     patterns = []
     for f in flips:
         on = Z > 0
@@ -217,13 +288,17 @@ def relu_neighbour_states(rnn:RNN_numpy, # A ReLU network
     return solve_batched(np.eye(N) - D[:, :, None] * rnn.W_rec, D * b)
 
 # %% ../nbs/05_dynamics.ipynb #848efefd
-def _odd_symmetric(rnn:RNN_numpy, u:np.ndarray) -> bool:
+def _odd_symmetric(rnn: RNN_numpy, u: np.ndarray) -> bool:
     "Whether F(-x) = -F(x) under the input u: an odd activation and no constant drive."
     z = np.linspace(-3, 3, 13)
-    return bool(np.allclose(rnn.activation.numpy(-z), -rnn.activation.numpy(z)) and not np.any(rnn.W_inp @ u + rnn.bias_rec))
+    return bool(
+        np.allclose(rnn.activation.numpy(-z), -rnn.activation.numpy(z))
+        and not np.any(rnn.W_inp @ u + rnn.bias_rec)
+    )
 
 # %% ../nbs/05_dynamics.ipynb #9d0cec4d
-_STEPS = 0.5 ** np.arange(10)   # line-search step lengths, longest first
+_STEPS = 0.5 ** np.arange(10)  # line-search step lengths, longest first
+
 
 def _line_search(rnn, X, F, r, dX, u):
     "Per row, the longest step of `_STEPS` along dX that reduces |F| (Armijo): new X, F, |F| and whether there was one."
@@ -231,176 +306,245 @@ def _line_search(rnn, X, F, r, dX, u):
     Fs = rnn.rhs(Xs.reshape(-1, X.shape[1]), u).reshape(Xs.shape)
     rs = np.linalg.norm(Fs, axis=-1)
     ok = rs <= (1 - 1e-4 * _STEPS[:, None]) * r
-    k,i = ok.argmax(0),np.arange(len(X))
-    return Xs[k, i],Fs[k, i],rs[k, i],ok.any(0)
+    k, i = ok.argmax(0), np.arange(len(X))
+    return Xs[k, i], Fs[k, i], rs[k, i], ok.any(0)
+
 
 def _captured(X, dX, known):
     "Rows whose Newton step brings them more than ten times closer to their nearest known root."
-    if len(known) == 0: return np.zeros(len(X), dtype=bool)
+    if len(known) == 0:
+        return np.zeros(len(X), dtype=bool)
     d2 = (X**2).sum(1)[:, None] + (known**2).sum(1)[None] - 2 * X @ known.T
     nearest = known[d2.argmin(1)]
     return np.linalg.norm(X + dX - nearest, axis=1) < 0.1 * np.linalg.norm(X - nearest, axis=1)
+
 
 def _duplicates(X, cutoff):
     "Rows closer than `cutoff` to an earlier row."
     sq = (X**2).sum(1)
     return np.triu(sq[:, None] + sq[None] - 2 * X @ X.T < cutoff**2, 1).any(0)
 
+
 def _newton_matrices(rnn, X, u):
     "tau J = diag(f'(z)) W_rec - I at the rows of X, built in one pass: (M, N, N)."
-    A = rnn.activation.derivative(X @ rnn.W_rec.T + u @ rnn.W_inp.T + rnn.bias_rec)[:, :, None] * rnn.W_rec
+    A = (
+        rnn.activation.derivative(X @ rnn.W_rec.T + u @ rnn.W_inp.T + rnn.bias_rec)[:, :, None]
+        * rnn.W_rec
+    )
     A[:, np.arange(rnn.N), np.arange(rnn.N)] -= 1
     return A
 
+
 def _newton_batch(rnn, X, u, known, tol, max_iter, diff_cutoff):
     "Damped Newton from the rows of X at once; returns the roots reached and their |RHS|."
-    F = rnn.rhs(X, u); r = np.linalg.norm(F, axis=1)
-    done,active = r < tol,np.flatnonzero(r >= tol)
+    F = rnn.rhs(X, u)
+    r = np.linalg.norm(F, axis=1)
+    done, active = r < tol, np.flatnonzero(r >= tol)
     for _ in range(max_iter):
         active = active[~_duplicates(X[active], diff_cutoff)]
-        if active.size == 0: break
+        if active.size == 0:
+            break
         dX = solve_batched(_newton_matrices(rnn, X[active], u), -rnn.tau * F[active])
         free = ~_captured(X[active], dX, np.concatenate([known, X[done]]))
-        active,dX = active[free],dX[free]
-        X[active],F[active],r[active],moved = _line_search(rnn, X[active], F[active], r[active], dX, u)
+        active, dX = active[free], dX[free]
+        X[active], F[active], r[active], moved = _line_search(
+            rnn, X[active], F[active], r[active], dX, u
+        )
         done[active] = r[active] < tol
         active = active[moved & ~done[active]]
     roots = np.flatnonzero(done)
     polished = X[roots] + solve_batched(_newton_matrices(rnn, X[roots], u), -rnn.tau * F[roots])
     r_polished = np.linalg.norm(rnn.rhs(polished, u), axis=1)
     better = r_polished < r[roots]
-    X[roots[better]],r[roots[better]] = polished[better],r_polished[better]
-    return X[roots],r[roots]
+    X[roots[better]], r[roots[better]] = polished[better], r_polished[better]
+    return X[roots], r[roots]
 
-def newton_roots(rnn:RNN_numpy, # The network
-                 starts:np.ndarray, # Initial states (M, N)
-                 u:np.ndarray, # Constant input (n_inputs,)
-                 known:np.ndarray=None, # Roots already known (K, N): starts they capture are stopped
-                 tol:float=1e-10, # A root has |RHS| below this
-                 max_iter:int=50, # Newton iterations at most
-                 diff_cutoff:float=1e-7, # Roots (and starts) closer than this are the same
-                 wave:int=32): # Starts run together; each wave knows the roots of the waves before it
+
+def newton_roots(
+    rnn: RNN_numpy,  # The network
+    starts: np.ndarray,  # Initial states (M, N)
+    u: np.ndarray,  # Constant input (n_inputs,)
+    known: np.ndarray = None,  # Roots already known (K, N): starts they capture are stopped
+    tol: float = 1e-10,  # A root has |RHS| below this
+    max_iter: int = 50,  # Newton iterations at most
+    diff_cutoff: float = 1e-7,  # Roots (and starts) closer than this are the same
+    wave: int = 32,  # Starts run together; each wave knows the roots of the waves before it
+):
     "Damped Newton from every start, in waves of `wave` starts: the distinct roots reached, not in `known`, and their |RHS|."
     known = np.zeros((0, rnn.N)) if known is None else np.asarray(known, dtype=np.float64)
-    X,r = np.zeros((0, rnn.N)),np.zeros(0)
+    X, r = np.zeros((0, rnn.N)), np.zeros(0)
     for batch in np.array_split(np.array(starts, dtype=np.float64), -(-len(starts) // wave)):
-        roots,r_roots = _newton_batch(rnn, batch, u, np.concatenate([known, X]), tol, max_iter, diff_cutoff)
-        keep = merge_points(np.concatenate([known, X, roots]), diff_cutoff, rank=np.r_[np.full(len(known) + len(X), -1.), r_roots])
+        roots, r_roots = _newton_batch(
+            rnn, batch, u, np.concatenate([known, X]), tol, max_iter, diff_cutoff
+        )
+        keep = merge_points(
+            np.concatenate([known, X, roots]),
+            diff_cutoff,
+            rank=np.r_[np.full(len(known) + len(X), -1.0), r_roots],
+        )
         new = keep[keep >= len(known) + len(X)] - len(known) - len(X)
-        X,r = np.concatenate([X, roots[new]]),np.concatenate([r, r_roots[new]])
-    return X,r
+        X, r = np.concatenate([X, roots[new]]), np.concatenate([r, r_roots[new]])
+    return X, r
 
 # %% ../nbs/05_dynamics.ipynb #231343c8
-def slow_points(rnn:RNN_numpy, # The network
-                starts:np.ndarray, # Initial states (M, N)
-                u:np.ndarray, # Constant input (n_inputs,)
-                fun_tol:float, # A slow point has q = |RHS|^2/2 below this
-                max_iter:int=100): # Iterations at most
+def slow_points(
+    rnn: RNN_numpy,  # The network
+    starts: np.ndarray,  # Initial states (M, N)
+    u: np.ndarray,  # Constant input (n_inputs,)
+    fun_tol: float,  # A slow point has q = |RHS|^2/2 below this
+    max_iter: int = 100,  # Iterations at most
+):
     "Descend q = |RHS|^2/2 from every start at once until q < `fun_tol`: the slow points reached and their |RHS|."
     X = np.array(starts, dtype=np.float64)
-    F = rnn.rhs(X, u); q = 0.5 * (F**2).sum(1)
+    F = rnn.rhs(X, u)
+    q = 0.5 * (F**2).sum(1)
     mu = np.full(len(X), 1e-3 / rnn.tau**2)
     active = np.flatnonzero(q >= fun_tol)
     for _ in range(max_iter):
-        if active.size == 0: break
+        if active.size == 0:
+            break
         J = rnn.rhs_jac(X[active], u)
         JtJ = np.matmul(J.transpose(0, 2, 1), J)
         JtJ[:, np.arange(rnn.N), np.arange(rnn.N)] += mu[active, None]
         X_new = X[active] + solve_batched(JtJ, -np.matmul(F[active, None], J)[:, 0])
-        F_new = rnn.rhs(X_new, u); q_new = 0.5 * (F_new**2).sum(1)
+        F_new = rnn.rhs(X_new, u)
+        q_new = 0.5 * (F_new**2).sum(1)
         better = q_new < q[active]
         stalled = better & (q_new > 0.999 * q[active])
         take = active[better]
-        X[take],F[take],q[take] = X_new[better],F_new[better],q_new[better]
+        X[take], F[take], q[take] = X_new[better], F_new[better], q_new[better]
         mu[active] = np.where(better, mu[active] / 3, mu[active] * 4)
         active = active[~stalled & (mu[active] < 1e10 / rnn.tau**2) & (q[active] >= fun_tol)]
     keep = q < fun_tol
-    return X[keep],np.sqrt(2 * q[keep])
+    return X[keep], np.sqrt(2 * q[keep])
 
 # %% ../nbs/05_dynamics.ipynb #74e911f5
-def scipy_fixed_points(rnn:RNN_numpy, # The network
-                       u:np.ndarray, # Constant input (n_inputs,)
-                       mode:str='exact', # 'exact' (fsolve) or 'approx' (Powell on |RHS|^2)
-                       patience:int=100, # Stop after this many starts in a row find nothing new
-                       fun_tol:float=1e-12, # Keep points with q = |RHS|^2/2 below this
-                       stop_length:int=100, # Stop when this many points are known
-                       sigma_init_guess:float=10, # Standard deviation of the Gaussian starts
-                       diff_cutoff:float=1e-7, # Points closer than this are the same point
-                       tol:float=1e-10, # Exact mode: a root has |RHS| below this
-                       rng:np.random.Generator=None): # Source of the starts
+def scipy_fixed_points(
+    rnn: RNN_numpy,  # The network
+    u: np.ndarray,  # Constant input (n_inputs,)
+    mode: str = 'exact',  # 'exact' (fsolve) or 'approx' (Powell on |RHS|^2)
+    patience: int = 100,  # Stop after this many starts in a row find nothing new
+    fun_tol: float = 1e-12,  # Keep points with q = |RHS|^2/2 below this
+    stop_length: int = 100,  # Stop when this many points are known
+    sigma_init_guess: float = 10,  # Standard deviation of the Gaussian starts
+    diff_cutoff: float = 1e-7,  # Points closer than this are the same point
+    tol: float = 1e-10,  # Exact mode: a root has |RHS| below this
+    rng: np.random.Generator = None,  # Source of the starts
+):
     "The original search, one start at a time: the distinct points found (K, N) and the number of starts used."
     rng = np.random.default_rng(rng)
-    q = lambda x: 0.5 * np.sum(rnn.rhs(x, u)**2)
-    found,misses,n_starts = [],0,0
+    q = lambda x: 0.5 * np.sum(rnn.rhs(x, u) ** 2)
+    found, misses, n_starts = [], 0, 0
     while misses < patience and len(found) < stop_length:
         x0 = sigma_init_guess * rng.standard_normal(rnn.N)
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore', RuntimeWarning)   # fsolve warns on every start that does not converge
-            if mode == 'exact': x = fsolve(rnn.rhs, x0, args=(u,), fprime=rnn.rhs_jac)
-            else: x = minimize(q, x0, method='Powell').x
-        n_starts += 1; misses += 1
+            # fsolve warns on every start that does not converge
+            warnings.simplefilter('ignore', RuntimeWarning)
+            if mode == 'exact':
+                x = fsolve(rnn.rhs, x0, args=(u,), fprime=rnn.rhs_jac)
+            else:
+                x = minimize(q, x0, method='Powell').x
+        n_starts += 1
+        misses += 1
         ok = q(x) < fun_tol and (mode == 'approx' or np.sqrt(2 * q(x)) < tol)
-        if ok and all(np.linalg.norm(x - p) >= diff_cutoff for p in found): found.append(x); misses = 0
-    return np.array(found).reshape(-1, rnn.N),n_starts
+        if ok and all(np.linalg.norm(x - p) >= diff_cutoff for p in found):
+            found.append(x)
+            misses = 0
+    return np.array(found).reshape(-1, rnn.N), n_starts
 
 # %% ../nbs/05_dynamics.ipynb #d55b75e1
 @dataclass(frozen=True)
 class FixedPointSettings:
     "How `DynamicSystemAnalyzer` searches: one object, held by the analyzer (as FixedPointFinder holds its hyperparameters)."
-    mode:str = 'exact'          # 'exact': roots of the right-hand side; 'approx': slow points
-    method:str = 'batched'      # 'batched', or 'scipy': the original one-fsolve-per-start search
-    patience:int = 100          # Starts per exploration round (scipy: starts in a row that find nothing new)
-    fun_tol:float = 1e-12       # Keep points with |-x + f(z)|^2 = tau^2 |dx/dt|^2 at most this (the original's quantity)
-    stop_length:int = 100       # At most this many points
-    sigma_init_guess:float = 10 # Standard deviation of the random initial states
-    eig_cutoff:float = 1e-10    # Marginal: the largest real part of an eigenvalue of d(dx/dt)/dx is within this of 0
-    diff_cutoff:float = 1e-7    # Points closer than this are the same point
-    n_starts:int = 64           # Batched: trajectories run for the first round when no initial states are given
-    tol:float = 1e-10           # Exact mode: a root has |dx/dt| below this
-    max_iter:int = 50           # Batched: Newton (or Levenberg-Marquardt) iterations per round
-    max_rounds:int = 20         # Batched: rounds at most
+
+    mode: str = 'exact'  # 'exact': roots of the right-hand side; 'approx': slow points
+    method: str = 'batched'  # 'batched', or 'scipy': the original one-fsolve-per-start search
+    # Starts per exploration round (scipy: starts in a row that find nothing new)
+    patience: int = 100
+    # Keep points with |-x + f(z)|^2 = tau^2 |dx/dt|^2 at most this (the original's quantity)
+    fun_tol: float = 1e-12
+    stop_length: int = 100  # At most this many points
+    sigma_init_guess: float = 10  # Standard deviation of the random initial states
+    # Marginal: the largest real part of an eigenvalue of d(dx/dt)/dx is within this of 0
+    eig_cutoff: float = 1e-10
+    diff_cutoff: float = 1e-7  # Points closer than this are the same point
+    # Batched: trajectories run for the first round when no initial states are given
+    n_starts: int = 64
+    tol: float = 1e-10  # Exact mode: a root has |dx/dt| below this
+    max_iter: int = 50  # Batched: Newton (or Levenberg-Marquardt) iterations per round
+    max_rounds: int = 20  # Batched: rounds at most
 
     def __post_init__(self):
-        require(self.mode in ('exact', 'approx'), 'mode', self.mode, "'exact' or 'approx' is required")
-        require(self.method in ('batched', 'scipy'), 'method', self.method, "'batched' or 'scipy' is required")
+        require(
+            self.mode in ('exact', 'approx'), 'mode', self.mode, "'exact' or 'approx' is required"
+        )
+        require(
+            self.method in ('batched', 'scipy'),
+            'method',
+            self.method,
+            "'batched' or 'scipy' is required",
+        )
         for name in ('fun_tol', 'sigma_init_guess', 'diff_cutoff', 'tol', 'eig_cutoff'):
             require_number(name, getattr(self, name), 0, strict=False)
-        for name,low in (('patience', 0), ('stop_length', 1), ('n_starts', 1), ('max_iter', 1), ('max_rounds', 1)):
+        for name, low in (
+            ('patience', 0),
+            ('stop_length', 1),
+            ('n_starts', 1),
+            ('max_iter', 1),
+            ('max_rounds', 1),
+        ):
             require_number(name, getattr(self, name), low, integer=True, strict=False)
 
     @property
     def unused(self) -> set:
         "The settings this mode and method do not use."
-        return ({'n_starts', 'max_iter', 'max_rounds'} if self.method == 'scipy' else set()) | \
-               ({'tol'} if self.mode == 'approx' else set())
+        return ({'n_starts', 'max_iter', 'max_rounds'} if self.method == 'scipy' else set()) | (
+            {'tol'} if self.mode == 'approx' else set()
+        )
 
-    def q_tol(self, tau:float) -> float:
+    def q_tol(self, tau: float) -> float:
         "`fun_tol` as a bound on q = |dx/dt|^2 / 2, the quantity the search minimises: fun_tol / (2 tau^2)."
         return self.fun_tol / (2 * tau**2)
 
-    def updated(self, where:str='settings', **changes) -> 'FixedPointSettings':
+    def updated(self, where: str = 'settings', **changes) -> 'FixedPointSettings':
         "A copy with `changes`; a `ValueError` naming unknown settings, or settings the new mode and method do not use."
         names = [f.name for f in fields(self)]
         unknown = sorted(set(changes) - set(names))
         require(not unknown, 'keyword', unknown, f"{where} takes the settings {names}")
         new = replace(self, **changes)
         unused = sorted(set(changes) & new.unused)
-        require(not unused, 'keyword', unused, f"mode={new.mode!r} with method={new.method!r} does not use them")
+        require(
+            not unused,
+            'keyword',
+            unused,
+            f"mode={new.mode!r} with method={new.method!r} does not use them",
+        )
         return new
 
 # %% ../nbs/05_dynamics.ipynb #84775654
 class DynamicSystemAnalyzer:
     "Fixed points and slow points of an `RNN_numpy` under constant inputs: search, classification, analytics and plots."
-    def __init__(self,
-                 rnn_numpy:RNN_numpy, # The network
-                 settings:FixedPointSettings=None, # The search's settings; the defaults if `None`
-                 **changes): # Settings changed from `settings` (fields of `FixedPointSettings`)
-        require(isinstance(rnn_numpy, RNN_numpy), 'rnn_numpy', rnn_numpy, "an RNN_numpy is required (for a trained RNN_pytorch "
-                "`net`, pass RNN_numpy.from_params(net.get_params()))")
+
+    def __init__(
+        self,
+        rnn_numpy: RNN_numpy,  # The network
+        settings: FixedPointSettings = None,  # The search's settings; the defaults if `None`
+        **changes,  # Settings changed from `settings` (fields of `FixedPointSettings`)
+    ):
+        require(
+            isinstance(rnn_numpy, RNN_numpy),
+            'rnn_numpy',
+            rnn_numpy,
+            "an RNN_numpy is required (for a trained RNN_pytorch "
+            "`net`, pass RNN_numpy.from_params(net.get_params()))",
+        )
         self.RNN = rnn_numpy
-        self.settings = (settings or FixedPointSettings()).updated('DynamicSystemAnalyzer', **changes)
-        self.fp_data = {}        # input key -> {'stable_fps': (k, N), 'unstable_fps': ..., 'marginally_stable_fps': ...}
-        self.fixed_points = {}   # input key -> FixedPoints
+        self.settings = (settings or FixedPointSettings()).updated(
+            'DynamicSystemAnalyzer', **changes
+        )
+        # input key -> {'stable_fps': (k, N), 'unstable_fps': ..., 'marginally_stable_fps': ...}
+        self.fp_data = {}
+        self.fixed_points = {}  # input key -> FixedPoints
 
     def _input(self, input_vector, Input):
         "The input given as `input_vector` or, as in the original pipeline, `Input`."
@@ -408,30 +552,49 @@ class DynamicSystemAnalyzer:
 
 # %% ../nbs/05_dynamics.ipynb #3ac3d85e
 @patch
-def get_fixed_points(self:DynamicSystemAnalyzer,
-                     input_vector=None, # Constant input (n_inputs,)
-                     mode:str=None, # 'exact' (roots) or 'approx' (slow points); `self.settings.mode` if `None`
-                     *,
-                     Input=None, # The original pipeline's name for `input_vector`
-                     initial_states:np.ndarray=None, # Starts of the first round (M, N); trajectories if `None`
-                     warm_start:bool=False, # Start from the points of the nearest input computed before, only
-                     seed=None, # Seed or `np.random.Generator` for every random draw
-                     **settings): # Settings for this call only: fields of `FixedPointSettings` (patience, fun_tol...)
+def get_fixed_points(
+    self: DynamicSystemAnalyzer,
+    input_vector=None,  # Constant input (n_inputs,)
+    mode: str = None,  # 'exact' (roots) or 'approx' (slow points); `self.settings.mode` if `None`
+    *,
+    Input=None,  # The original pipeline's name for `input_vector`
+    initial_states: np.ndarray = None,  # Starts of the first round (M, N); trajectories if `None`
+    warm_start: bool = False,  # Start from the points of the nearest input computed before, only
+    seed=None,  # Seed or `np.random.Generator` for every random draw
+    **settings,  # Settings for this call only: fields of `FixedPointSettings` (patience, fun_tol...)
+):
     "Find, classify and store the fixed points (or slow points) under a constant input; returns a `FixedPoints`."
     u = self._input(input_vector, Input)
-    if mode is not None: settings['mode'] = mode
+    if mode is not None:
+        settings['mode'] = mode
     s = self.settings.updated('get_fixed_points', **settings)
     if s.method == 'scipy':
-        given = [k for k,v in (('initial_states', initial_states), ('warm_start', warm_start)) if v is not None and v is not False]
+        given = [
+            k
+            for k, v in (('initial_states', initial_states), ('warm_start', warm_start))
+            if v is not None and v is not False
+        ]
         require(not given, 'keyword', given, "method='scipy' starts from Gaussian states only")
     rng = np.random.default_rng(seed)
     if s.method == 'scipy':
-        points = scipy_fixed_points(self.RNN, u, s.mode, s.patience, s.q_tol(self.RNN.tau), s.stop_length,
-                                    s.sigma_init_guess, s.diff_cutoff, s.tol, rng)[0]
+        points = scipy_fixed_points(
+            self.RNN,
+            u,
+            s.mode,
+            s.patience,
+            s.q_tol(self.RNN.tau),
+            s.stop_length,
+            s.sigma_init_guess,
+            s.diff_cutoff,
+            s.tol,
+            rng,
+        )[0]
         return self._store(u, points, s)
-    starts,patience = self._warm_starts(u) if warm_start else None,s.patience
-    if starts is not None: patience = 0
-    elif initial_states is not None: starts = self._check_states(initial_states)
+    starts, patience = self._warm_starts(u) if warm_start else None, s.patience
+    if starts is not None:
+        patience = 0
+    elif initial_states is not None:
+        starts = self._check_states(initial_states)
     else:
         every = None if s.mode == 'exact' else int(np.ceil(self.RNN.tau / self.RNN.dt))
         starts = relaxation_starts(self.RNN, u, s.n_starts, s.sigma_init_guess, rng, every=every)
@@ -439,170 +602,292 @@ def get_fixed_points(self:DynamicSystemAnalyzer,
 
 # %% ../nbs/05_dynamics.ipynb #9c8c97f0
 @patch
-def _search(self:DynamicSystemAnalyzer, u, starts, s:FixedPointSettings, patience:int, rng):
+def _search(self: DynamicSystemAnalyzer, u, starts, s: FixedPointSettings, patience: int, rng):
     "The distinct points (K, N) found from `starts` and from up to `s.max_rounds` exploration rounds."
-    known,residuals,tried,confirming = np.zeros((0, self.RNN.N)),np.zeros(0),set(),False
+    known, residuals, tried, confirming = np.zeros((0, self.RNN.N)), np.zeros(0), set(), False
     q_tol = s.q_tol(self.RNN.tau)
     for round_ in range(s.max_rounds):
         if s.mode == 'exact':
-            found,r = newton_roots(self.RNN, starts, u, known, min(s.tol, np.sqrt(2 * q_tol)), s.max_iter, s.diff_cutoff)
-        else: found,r = slow_points(self.RNN, starts, u, q_tol, s.max_iter)
+            found, r = newton_roots(
+                self.RNN,
+                starts,
+                u,
+                known,
+                min(s.tol, np.sqrt(2 * q_tol)),
+                s.max_iter,
+                s.diff_cutoff,
+            )
+        else:
+            found, r = slow_points(self.RNN, starts, u, q_tol, s.max_iter)
         n_known = len(known)
-        candidates,candidate_r = np.concatenate([known, found]),np.concatenate([residuals, r])
-        keep = merge_points(candidates, s.diff_cutoff, rank=np.r_[np.full(n_known, -1.), r])   # known points stay
-        known,residuals = candidates[keep],candidate_r[keep]
+        candidates, candidate_r = np.concatenate([known, found]), np.concatenate([residuals, r])
+        # known points stay
+        keep = merge_points(candidates, s.diff_cutoff, rank=np.r_[np.full(n_known, -1.0), r])
+        known, residuals = candidates[keep], candidate_r[keep]
         pairs = neighbour_pairs(known, k=6, exclude=tried)
         exhausted = round_ > 0 and 0 < len(known) == n_known
-        if len(known) >= s.stop_length or patience <= 0 or (exhausted and confirming): break
+        if len(known) >= s.stop_length or patience <= 0 or (exhausted and confirming):
+            break
         confirming = exhausted
-        if confirming:    # the original pipeline's test: `patience` Gaussian starts in a row that find nothing new
+        if confirming:  # the original pipeline's test: `patience` Gaussian starts in a row that find nothing new
             starts = s.sigma_init_guess * rng.standard_normal((patience, self.RNN.N))
             continue
-        pairs = pairs[:patience // 2]
+        pairs = pairs[: patience // 2]
         tried.update(map(tuple, pairs.tolist()))
         starts = exploration_starts(known, pairs, patience, s.sigma_init_guess, rng)
         if self.RNN.activation.name == 'relu' and s.mode == 'exact':
             starts = np.concatenate([starts, relu_neighbour_states(self.RNN, known[n_known:], u)])
-        if _odd_symmetric(self.RNN, u): starts = np.concatenate([starts, -known[n_known:]])
+        if _odd_symmetric(self.RNN, u):
+            starts = np.concatenate([starts, -known[n_known:]])
     if len(known) > s.stop_length and s.mode == 'exact':
-        warnings.warn(f"{len(known)} points found, more than stop_length={s.stop_length}: {s.stop_length} of them spread "
-                      "over the others are kept (a continuous attractor? raise stop_length to keep more)")
+        warnings.warn(
+            f"{len(known)} points found, more than stop_length={s.stop_length}: {s.stop_length} of them spread "
+            "over the others are kept (a continuous attractor? raise stop_length to keep more)"
+        )
     return known[spread_subset(known, s.stop_length)]
 
+
 @patch
-def _check_states(self:DynamicSystemAnalyzer, states):
+def _check_states(self: DynamicSystemAnalyzer, states):
     "Initial states as a float64 array (M, N)."
     states = np.asarray(states, dtype=np.float64)
-    require(states.ndim == 2 and states.shape[1] == self.RNN.N and len(states) > 0, 'initial_states shape',
-            states.shape, f"(M, N) with N={self.RNN.N} and M >= 1 is required")
+    require(
+        states.ndim == 2 and states.shape[1] == self.RNN.N and len(states) > 0,
+        'initial_states shape',
+        states.shape,
+        f"(M, N) with N={self.RNN.N} and M >= 1 is required",
+    )
     return states
 
-@patch
-def _warm_starts(self:DynamicSystemAnalyzer, u):
-    "The points found for the stored input nearest to `u`; `None` if there are none."
-    stored = [fp for fp in self.fixed_points.values() if len(fp)]
-    if not stored: return None
-    return min(stored, key=lambda fp: np.linalg.norm(fp.input_vector - u)).points
 
 @patch
-def _store(self:DynamicSystemAnalyzer, u, points, s:FixedPointSettings):
+def _warm_starts(self: DynamicSystemAnalyzer, u):
+    "The points found for the stored input nearest to `u`; `None` if there are none."
+    stored = [fp for fp in self.fixed_points.values() if len(fp)]
+    if not stored:
+        return None
+    return min(stored, key=lambda fp: np.linalg.norm(fp.input_vector - u)).points
+
+
+@patch
+def _store(self: DynamicSystemAnalyzer, u, points, s: FixedPointSettings):
     "Classify `points`, keep the result under the input's key and return it."
     F = self.RNN.rhs(points, u)
-    E = sorted_eigenvalues(self.RNN.rhs_jac(points, u)) if len(points) else np.zeros((0, self.RNN.N), dtype=complex)
-    result = FixedPoints(points, u, np.linalg.norm(F, axis=1), E, classify(E, s.eig_cutoff), s.mode, s.eig_cutoff)
+    E = (
+        sorted_eigenvalues(self.RNN.rhs_jac(points, u))
+        if len(points)
+        else np.zeros((0, self.RNN.N), dtype=complex)
+    )
+    result = FixedPoints(
+        points, u, np.linalg.norm(F, axis=1), E, classify(E, s.eig_cutoff), s.mode, s.eig_cutoff
+    )
     if not len(points):
-        hint = "try mode='approx' with a larger fun_tol" if s.mode == 'exact' else "try a larger fun_tol"
-        warnings.warn(f"No {'fixed' if s.mode == 'exact' else 'slow'} point found for input {input_key(u)}: {hint}, "
-                      "more starts (n_starts, initial_states) or a larger patience.")
-    self.fixed_points[input_key(u)],self.fp_data[input_key(u)] = result,result.as_fp_data()
+        hint = (
+            "try mode='approx' with a larger fun_tol"
+            if s.mode == 'exact'
+            else "try a larger fun_tol"
+        )
+        warnings.warn(
+            f"No {'fixed' if s.mode == 'exact' else 'slow'} point found for input {input_key(u)}: {hint}, "
+            "more starts (n_starts, initial_states) or a larger patience."
+        )
+    self.fixed_points[input_key(u)], self.fp_data[input_key(u)] = result, result.as_fp_data()
     return result
 
 # %% ../nbs/05_dynamics.ipynb #8805c06c
 class PointAnalytics(NamedTuple):
     "`compute_point_analytics`'s result: unpacks like the original's `fun_val, J, E, l, r = ...`, and has names."
-    fun_val:float                # |-x + f(z)|^2 = tau^2 |dx/dt|^2: the original's quantity, the one `fun_tol` bounds
-    jacobian:np.ndarray          # d(dx/dt)/dx (N, N): the original's Jacobian of -x + f(z), divided by tau
-    eigenvalues:np.ndarray       # its eigenvalues, by decreasing real part (N,)
-    left_eigenvector:np.ndarray  # unit left eigenvector of the first, positive overlap with the right one (N,)
-    right_eigenvector:np.ndarray # unit right eigenvector of the first, largest entry positive (N,)
+
+    # |-x + f(z)|^2 = tau^2 |dx/dt|^2: the original's quantity, the one `fun_tol` bounds
+    fun_val: float
+    # d(dx/dt)/dx (N, N): the original's Jacobian of -x + f(z), divided by tau
+    jacobian: np.ndarray
+    eigenvalues: np.ndarray  # its eigenvalues, by decreasing real part (N,)
+    # unit left eigenvector of the first, positive overlap with the right one (N,)
+    left_eigenvector: np.ndarray
+    right_eigenvector: (
+        np.ndarray
+    )  # unit right eigenvector of the first, largest entry positive (N,)
 
     def __getitem__(self, key):
         "By position, as a tuple, or by field name, as the dictionary of earlier versions."
         return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
 
+
 def _principal_vectors(J):
     "Sorted eigenvalues and the unit left and right eigenvectors of the first, sign fixed."
-    E,VL,VR = eig(J, left=True, right=True)
+    E, VL, VR = eig(J, left=True, right=True)
     order = np.argsort(-E.real, kind='stable')
-    E,l,r = E[order],VL[:, order[0]].real,VR[:, order[0]].real
-    r = r / np.linalg.norm(r); r = r * np.sign(r[np.argmax(np.abs(r))])
-    l = l / np.linalg.norm(l); l = l * (np.sign(l @ r) or 1)
-    return E,l,r
+    E, l, r = E[order], VL[:, order[0]].real, VR[:, order[0]].real
+    r = r / np.linalg.norm(r)
+    r = r * np.sign(r[np.argmax(np.abs(r))])
+    l = l / np.linalg.norm(l)
+    l = l * (np.sign(l @ r) or 1)
+    return E, l, r
+
 
 @patch
-def compute_point_analytics(self:DynamicSystemAnalyzer,
-                            point:np.ndarray, # A state (N,)
-                            input_vector=None, # Constant input (n_inputs,)
-                            *,
-                            Input=None): # The original pipeline's name for `input_vector`
+def compute_point_analytics(
+    self: DynamicSystemAnalyzer,
+    point: np.ndarray,  # A state (N,)
+    input_vector=None,  # Constant input (n_inputs,)
+    *,
+    Input=None,  # The original pipeline's name for `input_vector`
+):
     "The speed, Jacobian, sorted eigenvalues and principal left and right eigenvectors at `point`."
     u = self._input(input_vector, Input)
     x = np.asarray(point, dtype=np.float64).reshape(-1)
-    require(x.size == self.RNN.N and np.isfinite(x).all(), 'point shape', np.shape(point),
-            f"N={self.RNN.N} finite numbers are required")
-    G,J = self.RNN.tau * self.RNN.rhs(x, u),self.RNN.rhs_jac(x, u)
+    require(
+        x.size == self.RNN.N and np.isfinite(x).all(),
+        'point shape',
+        np.shape(point),
+        f"N={self.RNN.N} finite numbers are required",
+    )
+    G, J = self.RNN.tau * self.RNN.rhs(x, u), self.RNN.rhs_jac(x, u)
     return PointAnalytics(float(G @ G), J, *_principal_vectors(J))
 
 # %% ../nbs/05_dynamics.ipynb #ab81803d
-def sample_states(self:DynamicSystemAnalyzer,
-                  input_batch:np.ndarray, # Inputs (n_inputs, n_steps, batch), e.g. a task's batch
-                  n_states:int=256, # Number of states drawn
-                  steps=None, # Time steps to draw from (indices or a slice); all if `None`
-                  sigma_rec:float=0, # Recurrent noise of the run
-                  noise:float=0, # Standard deviation of Gaussian noise added to the drawn states
-                  seed=None): # Seed or `np.random.Generator`
+def sample_states(
+    self: DynamicSystemAnalyzer,
+    input_batch: np.ndarray,  # Inputs (n_inputs, n_steps, batch), e.g. a task's batch
+    n_states: int = 256,  # Number of states drawn
+    steps=None,  # Time steps to draw from (indices or a slice); all if `None`
+    sigma_rec: float = 0,  # Recurrent noise of the run
+    noise: float = 0,  # Standard deviation of Gaussian noise added to the drawn states
+    seed=None,  # Seed or `np.random.Generator`
+):
     "`n_states` states visited by the network under `input_batch`, plus noise: (n_states, N)."
     rng = np.random.default_rng(seed)
     states = self.RNN.run(input_batch, sigma_rec=sigma_rec, rng_numpy=rng)[0]
     states = states[:, slice(None) if steps is None else steps].reshape(self.RNN.N, -1).T
     drawn = states[rng.choice(len(states), size=n_states, replace=len(states) < n_states)]
     return drawn + noise * rng.standard_normal(drawn.shape)
+
+
 DynamicSystemAnalyzer.sample_states = sample_states
 
 # %% ../nbs/05_dynamics.ipynb #325a7d71
-_MARKERS = dict(stable_fps=('o', 'stable'), unstable_fps=('X', 'unstable'), marginally_stable_fps=('^', 'marginal'))
+_MARKERS = dict(
+    stable_fps=('o', 'stable'),
+    unstable_fps=('X', 'unstable'),
+    marginally_stable_fps=('^', 'marginal'),
+)
+
 
 def _projection(points, trajectories, n_dim):
     "The first `n_dim` principal axes (N, n_dim) of the points, or of the points and trajectories when the points are too few."
     data = points
-    if len(points) <= n_dim and trajectories is not None: data = np.vstack([points, trajectories.reshape(points.shape[1], -1).T])
-    require(len(data) > n_dim, 'number of points', len(points), f"more than {n_dim} are needed for a {n_dim}D PCA: pass a projection P (N, {n_dim}) or trajectories")
+    if len(points) <= n_dim and trajectories is not None:
+        data = np.vstack([points, trajectories.reshape(points.shape[1], -1).T])
+    require(
+        len(data) > n_dim,
+        'number of points',
+        len(points),
+        f"more than {n_dim} are needed for a {n_dim}D PCA: pass a projection P (N, {n_dim}) or trajectories",
+    )
     return PCA(n_components=n_dim).fit(data).components_.T
 
-def plot_fixed_points(self:DynamicSystemAnalyzer,
-                      projection:str='2D', # '2D' or '3D'
-                      P:np.ndarray=None, # Projection (N, 2 or 3); the principal axes of the points if `None`
-                      inputs:list=None, # Input vectors (or fp_data keys) to show; all computed inputs if `None`
-                      trajectories:np.ndarray=None, # States (N, n_steps, batch) drawn underneath
-                      figsize=(7, 7)): # Figure size
+
+def plot_fixed_points(
+    self: DynamicSystemAnalyzer,
+    projection: str = '2D',  # '2D' or '3D'
+    P: np.ndarray = None,  # Projection (N, 2 or 3); the principal axes of the points if `None`
+    inputs: list = None,  # Input vectors (or fp_data keys) to show; all computed inputs if `None`
+    trajectories: np.ndarray = None,  # States (N, n_steps, batch) drawn underneath
+    figsize=(7, 7),  # Figure size
+):
     "A figure of the stored fixed points of the chosen inputs, projected on 2 or 3 axes."
     require(projection in ('2D', '3D'), 'projection', projection, "'2D' or '3D' is required")
-    if not self.fp_data: raise ValueError("There are no fixed points to plot: call get_fixed_points(input_vector) first.")
-    keys = list(self.fp_data) if inputs is None else [k if isinstance(k, str) else input_key(k) for k in inputs]
-    for k in keys: require(k in self.fp_data, 'input', k, f"call get_fixed_points for it first; computed inputs are {list(self.fp_data)}")
+    if not self.fp_data:
+        raise ValueError(
+            "There are no fixed points to plot: call get_fixed_points(input_vector) first."
+        )
+    keys = (
+        list(self.fp_data)
+        if inputs is None
+        else [k if isinstance(k, str) else input_key(k) for k in inputs]
+    )
+    for k in keys:
+        require(
+            k in self.fp_data,
+            'input',
+            k,
+            f"call get_fixed_points for it first; computed inputs are {list(self.fp_data)}",
+        )
     n_dim = int(projection[0])
-    data = {k: {t: np.asarray(self.fp_data[k].get(t, np.zeros((0, self.RNN.N)))).reshape(-1, self.RNN.N) for t in _MARKERS} for k in keys}
+    data = {
+        k: {
+            t: np.asarray(self.fp_data[k].get(t, np.zeros((0, self.RNN.N)))).reshape(-1, self.RNN.N)
+            for t in _MARKERS
+        }
+        for k in keys
+    }
     axis_name = 'PC' if P is None else 'axis'
-    if P is None: P = _projection(np.vstack([p for d in data.values() for p in d.values()]), trajectories, n_dim)
+    if P is None:
+        P = _projection(
+            np.vstack([p for d in data.values() for p in d.values()]), trajectories, n_dim
+        )
     P = np.asarray(P, dtype=np.float64)
-    require(P.ndim == 2 and P.shape[0] == self.RNN.N and P.shape[1] >= n_dim, 'P shape', P.shape, f"(N, {n_dim}) with N={self.RNN.N} is required")
+    require(
+        P.ndim == 2 and P.shape[0] == self.RNN.N and P.shape[1] >= n_dim,
+        'P shape',
+        P.shape,
+        f"(N, {n_dim}) with N={self.RNN.N} is required",
+    )
     P = P[:, :n_dim]
     fig = plt.figure(figsize=figsize)
     ax = fig.add_subplot(projection='3d' if n_dim == 3 else None)
     if trajectories is not None:
-        for traj in np.moveaxis(trajectories, 2, 0): ax.plot(*(traj.T @ P).T, color='0.75', lw=0.7, zorder=0)
+        for traj in np.moveaxis(trajectories, 2, 0):
+            ax.plot(*(traj.T @ P).T, color='0.75', lw=0.7, zorder=0)
     colors = plt.get_cmap('tab10')
-    for j,k in enumerate(keys):
-        for t,(marker,label) in _MARKERS.items():
-            if len(data[k][t]): ax.scatter(*(data[k][t] @ P).T, marker=marker, s=70, color=colors(j % 10), edgecolors='k', linewidths=0.5)
-    handles = [plt.Line2D([], [], ls='', marker='o', color=colors(j % 10), label=f"input {k}") for j,k in enumerate(keys)]
+    for j, k in enumerate(keys):
+        for t, (marker, label) in _MARKERS.items():
+            if len(data[k][t]):
+                ax.scatter(
+                    *(data[k][t] @ P).T,
+                    marker=marker,
+                    s=70,
+                    color=colors(j % 10),
+                    edgecolors='k',
+                    linewidths=0.5,
+                )
+    handles = [
+        plt.Line2D([], [], ls='', marker='o', color=colors(j % 10), label=f"input {k}")
+        for j, k in enumerate(keys)
+    ]
     present = [t for t in _MARKERS if any(len(data[k][t]) for k in keys)]
-    handles += [plt.Line2D([], [], ls='', marker=_MARKERS[t][0], color='0.4', label=_MARKERS[t][1]) for t in present]
+    handles += [
+        plt.Line2D([], [], ls='', marker=_MARKERS[t][0], color='0.4', label=_MARKERS[t][1])
+        for t in present
+    ]
     ax.legend(handles=handles, fontsize=8, loc='best')
-    for i,set_label in enumerate([ax.set_xlabel, ax.set_ylabel, getattr(ax, 'set_zlabel', None)][:n_dim]): set_label(f"{axis_name} {i + 1}")
+    for i, set_label in enumerate(
+        [ax.set_xlabel, ax.set_ylabel, getattr(ax, 'set_zlabel', None)][:n_dim]
+    ):
+        set_label(f"{axis_name} {i + 1}")
     ax.set_title(f"Fixed points, {n_dim}D projection")
     return fig
+
+
 DynamicSystemAnalyzer.plot_fixed_points = plot_fixed_points
 
 # %% ../nbs/05_dynamics.ipynb #967be498
-def enumerate_relu_fixed_points(rnn:RNN_numpy, # A ReLU network, small (N <= 16 or so: 2^N linear systems)
-                                input_vector): # Constant input (n_inputs,)
+def enumerate_relu_fixed_points(
+    rnn: RNN_numpy,  # A ReLU network, small (N <= 16 or so: 2^N linear systems)
+    input_vector,  # Constant input (n_inputs,)
+):
     "All fixed points of a ReLU network, by solving the linear system of every activation pattern: (K, N)."
-    require(rnn.activation.name == 'relu', 'activation', rnn.activation.name, "a ReLU network is required")
+    require(
+        rnn.activation.name == 'relu',
+        'activation',
+        rnn.activation.name,
+        "a ReLU network is required",
+    )
     require(rnn.N <= 20, 'N', rnn.N, "at most 20 units (2^N patterns) are enumerated")
     u = check_input_vector(rnn, input_vector)
     b = rnn.W_inp @ u + rnn.bias_rec
-    on = np.array(list(itertools.product([0., 1.], repeat=rnn.N)))
+    on = np.array(list(itertools.product([0.0, 1.0], repeat=rnn.N)))
     A = np.eye(rnn.N) - on[:, :, None] * rnn.W_rec
     regular = np.abs(np.linalg.det(A)) > 1e-12
     x = np.linalg.solve(A[regular], (on[regular] * b)[..., None])[..., 0]
@@ -610,112 +895,172 @@ def enumerate_relu_fixed_points(rnn:RNN_numpy, # A ReLU network, small (N <= 16 
     return x[consistent]
 
 # %% ../nbs/05_dynamics.ipynb #406c65df
-def order_along_curve(points:np.ndarray): # Points (K, N), K >= 3, sampled along a curve
+def order_along_curve(points: np.ndarray):  # Points (K, N), K >= 3, sampled along a curve
     "Order of the points along the curve they sample (the longest path of their minimum spanning tree), and whether it closes."
     D = np.linalg.norm(points[:, None] - points[None], axis=-1)
-    tree = minimum_spanning_tree(D).toarray(); tree = np.maximum(tree, tree.T)
-    hops,pred = shortest_path(tree, directed=False, unweighted=True, return_predecessors=True, indices=0)
+    tree = minimum_spanning_tree(D).toarray()
+    tree = np.maximum(tree, tree.T)
+    hops, pred = shortest_path(
+        tree, directed=False, unweighted=True, return_predecessors=True, indices=0
+    )
     a = int(np.argmax(np.where(np.isfinite(hops), hops, -1)))
-    hops,pred = shortest_path(tree, directed=False, unweighted=True, return_predecessors=True, indices=a)
+    hops, pred = shortest_path(
+        tree, directed=False, unweighted=True, return_predecessors=True, indices=a
+    )
     b = int(np.argmax(np.where(np.isfinite(hops), hops, -1)))
     path = [b]
-    while path[-1] != a: path.append(int(pred[path[-1]]))
+    while path[-1] != a:
+        path.append(int(pred[path[-1]]))
     path = np.array(path[::-1])
-    off = np.setdiff1d(np.arange(len(points)), path)           # side branches: placed by their nearest point on the path
-    rank = np.empty(len(points)); rank[path] = np.arange(len(path))
-    if len(off): rank[off] = D[np.ix_(off, path)].argmin(1) + 0.5
+    # side branches: placed by their nearest point on the path
+    off = np.setdiff1d(np.arange(len(points)), path)
+    rank = np.empty(len(points))
+    rank[path] = np.arange(len(path))
+    if len(off):
+        rank[off] = D[np.ix_(off, path)].argmin(1) + 0.5
     order = np.argsort(rank, kind='stable')
     steps = np.linalg.norm(np.diff(points[path], axis=0), axis=1)
     gap = D[path[0], path[-1]]
     closed = bool(len(path) > 3 and gap <= 2 * steps.max() and gap < 0.2 * steps.sum())
-    return order,closed
+    return order, closed
+
 
 def _smooth(curve, closed, width=3):
     "Moving average of the ordered points over `width` (odd) neighbours (wrapping round a closed curve)."
-    if width < 3 or len(curve) < 2 * width: return curve
+    if width < 3 or len(curve) < 2 * width:
+        return curve
     out = uniform_filter1d(curve, width, axis=0, mode='wrap' if closed else 'nearest')
-    if not closed: out[:width // 2],out[-(width // 2):] = curve[:width // 2],curve[-(width // 2):]
+    if not closed:
+        out[: width // 2], out[-(width // 2) :] = curve[: width // 2], curve[-(width // 2) :]
     return out
 
-def curve_geometry(points:np.ndarray): # Points (K, N) sampled along a curve
+
+def curve_geometry(points: np.ndarray):  # Points (K, N) sampled along a curve
     "The points in order along their curve, whether it closes, its length and unit tangents (K, N) at the ordered points."
-    order,closed = order_along_curve(points)
+    order, closed = order_along_curve(points)
     curve = _smooth(points[order], closed)
-    ahead,behind = (np.roll(curve, -1, 0),np.roll(curve, 1, 0)) if closed else \
-                   (np.r_[curve[1:], curve[-1:]],np.r_[curve[:1], curve[:-1]])
+    ahead, behind = (
+        (np.roll(curve, -1, 0), np.roll(curve, 1, 0))
+        if closed
+        else (np.r_[curve[1:], curve[-1:]], np.r_[curve[:1], curve[:-1]])
+    )
     tangents = ahead - behind
     tangents /= np.linalg.norm(tangents, axis=1, keepdims=True) + 1e-300
     segments = np.linalg.norm(np.diff(np.r_[curve, curve[:1]] if closed else curve, axis=0), axis=1)
-    return order,closed,float(segments.sum()),tangents
+    return order, closed, float(segments.sum()), tangents
 
 # %% ../nbs/05_dynamics.ipynb #52546c3c
 @dataclass(repr=False)
 class SlowManifold:
     "A one-dimensional slow manifold (a line or a ring of slow points) under one input, measured."
-    points:np.ndarray            # slow points, in order along the curve (K, N)
-    input_vector:np.ndarray      # the input (n_inputs,)
-    closed:bool                  # a ring (closed curve) or a line (open curve)
-    length:float                 # length of the curve, in state space
-    explained_variance:np.ndarray # fraction of the points' variance on each principal axis, largest first
-    participation_ratio:float    # (sum of variances)^2 / sum of squared variances: 1 for a straight line, 2 for a circle
-    tangents:np.ndarray          # unit direction of the curve at each point (K, N)
-    slow_eigenvalues:np.ndarray  # at each point the Jacobian's eigenvalue nearest zero (K,): slowness along
-    next_eigenvalues:np.ndarray  # and the next nearest (K,): slowness across
-    readout_angles:np.ndarray    # angle (degrees) between the tangent and each row of W_out (K, n_outputs)
-    readout_subspace_angles:np.ndarray # angle (degrees) between the tangent and the row space of W_out (K,)
+
+    points: np.ndarray  # slow points, in order along the curve (K, N)
+    input_vector: np.ndarray  # the input (n_inputs,)
+    closed: bool  # a ring (closed curve) or a line (open curve)
+    length: float  # length of the curve, in state space
+    # fraction of the points' variance on each principal axis, largest first
+    explained_variance: np.ndarray
+    # (sum of variances)^2 / sum of squared variances: 1 for a straight line, 2 for a circle
+    participation_ratio: float
+    tangents: np.ndarray  # unit direction of the curve at each point (K, N)
+    # at each point the Jacobian's eigenvalue nearest zero (K,): slowness along
+    slow_eigenvalues: np.ndarray
+    next_eigenvalues: np.ndarray  # and the next nearest (K,): slowness across
+    # angle (degrees) between the tangent and each row of W_out (K, n_outputs)
+    readout_angles: np.ndarray
+    # angle (degrees) between the tangent and the row space of W_out (K,)
+    readout_subspace_angles: np.ndarray
 
     @property
-    def kind(self) -> str: return 'ring' if self.closed else 'line'
+    def kind(self) -> str:
+        return 'ring' if self.closed else 'line'
 
     @property
     def readout_angle(self) -> float:
         "Median angle between the manifold's direction and the row space of W_out (90: hidden from the output)."
         return float(np.median(self.readout_subspace_angles))
 
-    def __len__(self): return len(self.points)
+    def __len__(self):
+        return len(self.points)
 
     def __repr__(self):
-        return (f"SlowManifold(input={input_key(self.input_vector)}: a {self.kind} of {len(self)} slow points, length "
-                f"{self.length:.2f}, participation ratio {self.participation_ratio:.2f}, slowest eigenvalue (median) "
-                f"{np.median(self.slow_eigenvalues):.2e}, next {np.median(self.next_eigenvalues):.2e}, "
-                f"{self.readout_angle:.1f} deg from the readout)")
+        return (
+            f"SlowManifold(input={input_key(self.input_vector)}: a {self.kind} of {len(self)} slow points, length "
+            f"{self.length:.2f}, participation ratio {self.participation_ratio:.2f}, slowest eigenvalue (median) "
+            f"{np.median(self.slow_eigenvalues):.2e}, next {np.median(self.next_eigenvalues):.2e}, "
+            f"{self.readout_angle:.1f} deg from the readout)"
+        )
+
 
 def _two_nearest_zero(E):
     "Per row of eigenvalues (K, N), the real parts of the eigenvalue nearest zero and of the next nearest."
     order = np.argsort(np.abs(E.real), axis=1, kind='stable')[:, :2]
     return np.take_along_axis(E.real, order, 1).T
 
-def describe_manifold(rnn:RNN_numpy, # The network
-                      points:np.ndarray, # Slow points (K, N), K >= 4, sampled along a line or ring
-                      input_vector) -> SlowManifold: # The constant input
+
+def describe_manifold(
+    rnn: RNN_numpy,  # The network
+    points: np.ndarray,  # Slow points (K, N), K >= 4, sampled along a line or ring
+    input_vector,  # The constant input
+) -> SlowManifold:
     "Order, shape, length, slowness and orientation against the readout of the curve of slow points `points`."
     u = check_input_vector(rnn, input_vector)
     points = np.asarray(points, dtype=np.float64)
-    require(points.ndim == 2 and points.shape[1] == rnn.N and len(points) >= 4, 'points shape', points.shape,
-            f"(K, N) with N={rnn.N} and K >= 4 is required")
-    order,closed,length,tangents = curve_geometry(points)
+    require(
+        points.ndim == 2 and points.shape[1] == rnn.N and len(points) >= 4,
+        'points shape',
+        points.shape,
+        f"(K, N) with N={rnn.N} and K >= 4 is required",
+    )
+    order, closed, length, tangents = curve_geometry(points)
     points = points[order]
-    var = np.linalg.svd(points - points.mean(0), compute_uv=False)**2
-    slow,nxt = _two_nearest_zero(np.linalg.eigvals(rnn.rhs_jac(points, u)))
+    var = np.linalg.svd(points - points.mean(0), compute_uv=False) ** 2
+    slow, nxt = _two_nearest_zero(np.linalg.eigvals(rnn.rhs_jac(points, u)))
     rows = rnn.W_out / np.linalg.norm(rnn.W_out, axis=1, keepdims=True)
     cosines = np.clip(np.abs(tangents @ rows.T), 0, 1)
-    basis = np.linalg.svd(rnn.W_out, full_matrices=False)[2]                # orthonormal rows spanning the readout
+    # orthonormal rows spanning the readout
+    basis = np.linalg.svd(rnn.W_out, full_matrices=False)[2]
     in_span = np.clip(np.linalg.norm(tangents @ basis.T, axis=1), 0, 1)
-    return SlowManifold(points, u, closed, length, var / var.sum(), float(var.sum()**2 / (var**2).sum()), tangents,
-                        slow, nxt, np.degrees(np.arccos(cosines)), np.degrees(np.arccos(in_span)))
+    return SlowManifold(
+        points,
+        u,
+        closed,
+        length,
+        var / var.sum(),
+        float(var.sum() ** 2 / (var**2).sum()),
+        tangents,
+        slow,
+        nxt,
+        np.degrees(np.arccos(cosines)),
+        np.degrees(np.arccos(in_span)),
+    )
+
 
 @patch
-def slow_manifold(self:DynamicSystemAnalyzer,
-                  input_vector, # Constant input (n_inputs,)
-                  initial_states:np.ndarray, # States near the manifold (M, N), e.g. from trials (`sample_states`)
-                  fun_tol:float=2e-4, # Slow points have tau^2 |dx/dt|^2 at most this
-                  diff_cutoff:float=1e-3, # Slow points closer than this are one
-                  seed=None) -> SlowManifold: # Seed or `np.random.Generator`
+def slow_manifold(
+    self: DynamicSystemAnalyzer,
+    input_vector,  # Constant input (n_inputs,)
+    initial_states: np.ndarray,  # States near the manifold (M, N), e.g. from trials (`sample_states`)
+    fun_tol: float = 2e-4,  # Slow points have tau^2 |dx/dt|^2 at most this
+    diff_cutoff: float = 1e-3,  # Slow points closer than this are one
+    seed=None,  # Seed or `np.random.Generator`
+) -> SlowManifold:
     "The slow points reached from `initial_states` (no exploration), measured as a line or a ring."
-    slow = self.get_fixed_points(input_vector, 'approx', initial_states=initial_states, fun_tol=fun_tol,
-                                 diff_cutoff=diff_cutoff, patience=0, seed=seed)
-    require(len(slow) >= 4, 'number of slow points', len(slow),
-            "at least 4 are needed: give more initial states, or a larger fun_tol")
+    slow = self.get_fixed_points(
+        input_vector,
+        'approx',
+        initial_states=initial_states,
+        fun_tol=fun_tol,
+        diff_cutoff=diff_cutoff,
+        patience=0,
+        seed=seed,
+    )
+    require(
+        len(slow) >= 4,
+        'number of slow points',
+        len(slow),
+        "at least 4 are needed: give more initial states, or a larger fun_tol",
+    )
     return describe_manifold(self.RNN, slow.points, slow.input_vector)
 
 # %% ../nbs/05_dynamics.ipynb #daf7f471
@@ -724,35 +1069,47 @@ def _extended_jacobian(rnn, x, lam, u0, du):
     z = rnn.W_rec @ x + rnn.W_inp @ (u0 + lam * du) + rnn.bias_rec
     slope = rnn.activation.derivative(z)
     A = slope[:, None] * rnn.W_rec - np.eye(rnn.N)
-    return rnn.activation.numpy(z) - x,np.c_[A, slope * (rnn.W_inp @ du)]
+    return rnn.activation.numpy(z) - x, np.c_[A, slope * (rnn.W_inp @ du)]
+
 
 def _tangent(A, previous):
     "The unit null vector of A (N, N + 1), oriented along `previous`."
-    t = np.linalg.lstsq(np.r_[A, previous[None]], np.r_[np.zeros(len(A)), 1.], rcond=None)[0]
+    t = np.linalg.lstsq(np.r_[A, previous[None]], np.r_[np.zeros(len(A)), 1.0], rcond=None)[0]
     return t / np.linalg.norm(t)
+
 
 def _correct(rnn, y, t, anchor, u0, du, tol=1e-12, max_iter=12):
     "Newton from y onto G = 0 within the hyperplane t . (y - anchor) = 0: the point and whether it converged."
     for _ in range(max_iter):
-        G,A = _extended_jacobian(rnn, y[:-1], y[-1], u0, du)
+        G, A = _extended_jacobian(rnn, y[:-1], y[-1], u0, du)
         r = np.r_[G, t @ (y - anchor)]
-        if np.linalg.norm(r) < tol: return y,True
-        try: y = y - np.linalg.solve(np.r_[A, t[None]], r)
-        except np.linalg.LinAlgError: return y,False
-        if not np.isfinite(y).all(): return y,False
-    return y,np.linalg.norm(np.r_[_extended_jacobian(rnn, y[:-1], y[-1], u0, du)[0], t @ (y - anchor)]) < 1e3 * tol
+        if np.linalg.norm(r) < tol:
+            return y, True
+        try:
+            y = y - np.linalg.solve(np.r_[A, t[None]], r)
+        except np.linalg.LinAlgError:
+            return y, False
+        if not np.isfinite(y).all():
+            return y, False
+    return y, np.linalg.norm(
+        np.r_[_extended_jacobian(rnn, y[:-1], y[-1], u0, du)[0], t @ (y - anchor)]
+    ) < 1e3 * tol
 
 # %% ../nbs/05_dynamics.ipynb #7d7e6b4f
 @dataclass(repr=False)
 class Branch:
     "One branch of fixed points followed along the input path u(lam) = u0 + lam (u1 - u0), 0 <= lam <= 1."
-    lams:np.ndarray        # the path parameter at each step (S,)
-    states:np.ndarray      # the fixed point at each step (S, N)
-    n_unstable:np.ndarray  # eigenvalues with a positive real part at each step (S,): 0 where stable
-    fold_lams:np.ndarray   # where the branch turns back (saddle-node bifurcations) (F,)
-    fold_states:np.ndarray # the fixed point there (F, N)
 
-    def __len__(self): return len(self.lams)
+    lams: np.ndarray  # the path parameter at each step (S,)
+    states: np.ndarray  # the fixed point at each step (S, N)
+    n_unstable: (
+        np.ndarray
+    )  # eigenvalues with a positive real part at each step (S,): 0 where stable
+    fold_lams: np.ndarray  # where the branch turns back (saddle-node bifurcations) (F,)
+    fold_states: np.ndarray  # the fixed point there (F, N)
+
+    def __len__(self):
+        return len(self.lams)
 
     @property
     def stability_changes(self) -> np.ndarray:
@@ -760,60 +1117,80 @@ class Branch:
         return np.flatnonzero(np.diff(self.n_unstable) != 0)
 
     def __repr__(self):
-        return (f"Branch({len(self)} steps, lam {self.lams[0]:.3g} -> {self.lams[-1]:.3g}, {len(self.fold_lams)} "
-                f"fold(s), unstable directions {self.n_unstable[0]} -> {self.n_unstable[-1]})")
+        return (
+            f"Branch({len(self)} steps, lam {self.lams[0]:.3g} -> {self.lams[-1]:.3g}, {len(self.fold_lams)} "
+            f"fold(s), unstable directions {self.n_unstable[0]} -> {self.n_unstable[-1]})"
+        )
+
 
 def _land(rnn, y_in, y_out, edge, u0, du, tol=1e-12):
     "The fixed point at lam = edge, between a step inside the path (y_in) and one past its end (y_out)."
     w = (edge - y_in[-1]) / (y_out[-1] - y_in[-1])
     x = (1 - w) * y_in[:-1] + w * y_out[:-1]
     for _ in range(20):
-        G,A = _extended_jacobian(rnn, x, edge, u0, du)
-        if np.linalg.norm(G) < tol: break
+        G, A = _extended_jacobian(rnn, x, edge, u0, du)
+        if np.linalg.norm(G) < tol:
+            break
         x = x - np.linalg.solve(A[:, :-1], G)
     return np.r_[x, edge]
 
+
 def _refine_fold(rnn, y, t, h, u0, du, n_bisect=50):
     "Bisect the arclength between y (tangent t) and the step h further, where the lam-component of the tangent flips."
-    lo,hi,best = 0.,h,y
+    lo, hi, best = 0.0, h, y
     for _ in range(n_bisect):
         s = (lo + hi) / 2
-        ym,ok = _correct(rnn, y + s * t, t, y + s * t, u0, du)
-        if not ok: break
+        ym, ok = _correct(rnn, y + s * t, t, y + s * t, u0, du)
+        if not ok:
+            break
         tm = _tangent(_extended_jacobian(rnn, ym[:-1], ym[-1], u0, du)[1], t)
-        if np.sign(tm[-1]) == np.sign(t[-1]): lo = s
-        else: hi = s
+        if np.sign(tm[-1]) == np.sign(t[-1]):
+            lo = s
+        else:
+            hi = s
         best = ym
-        if hi - lo < 1e-12: break
+        if hi - lo < 1e-12:
+            break
     return best
 
-def follow_branch(rnn:RNN_numpy, # The network
-                  x0:np.ndarray, # A fixed point at lam0 (N,)
-                  u0:np.ndarray, # Input at lam = 0 (n_inputs,)
-                  u1:np.ndarray, # Input at lam = 1 (n_inputs,)
-                  lam0:float=0., # Where x0 is a fixed point: 0 or 1
-                  h:float=0.05, # First arclength step, in (x, lam) space
-                  h_max:float=0.5, # Longest step
-                  h_min:float=1e-8, # Shortest step: the branch ends if even this fails
-                  max_steps:int=5000) -> Branch: # Steps at most
+
+def follow_branch(
+    rnn: RNN_numpy,  # The network
+    x0: np.ndarray,  # A fixed point at lam0 (N,)
+    u0: np.ndarray,  # Input at lam = 0 (n_inputs,)
+    u1: np.ndarray,  # Input at lam = 1 (n_inputs,)
+    lam0: float = 0.0,  # Where x0 is a fixed point: 0 or 1
+    h: float = 0.05,  # First arclength step, in (x, lam) space
+    h_max: float = 0.5,  # Longest step
+    h_min: float = 1e-8,  # Shortest step: the branch ends if even this fails
+    max_steps: int = 5000,  # Steps at most
+) -> Branch:
     "Follow the fixed point x0 by pseudo-arclength continuation (Euler predictor, Newton corrector) until lam leaves [0, 1]."
     du = np.asarray(u1, dtype=np.float64) - u0
-    direction = 1. if lam0 == 0 else -1.
+    direction = 1.0 if lam0 == 0 else -1.0
     y = np.r_[x0, lam0]
     t = _tangent(_extended_jacobian(rnn, x0, lam0, u0, du)[1], np.r_[np.zeros(rnn.N), direction])
-    ys,ts,folds = [y],[t],[]
+    ys, ts, folds = [y], [t], []
     for _ in range(max_steps):
-        y_new,ok = _correct(rnn, y + h * t, t, y + h * t, u0, du)
+        y_new, ok = _correct(rnn, y + h * t, t, y + h * t, u0, du)
         t_new = _tangent(_extended_jacobian(rnn, y_new[:-1], y_new[-1], u0, du)[1], t) if ok else t
-        corner = h < 1e-6 and ok and np.linalg.norm(y_new - y) <= 2 * h     # a kink (ReLU): the tangent jumps
-        if not corner and (not ok or t_new @ t < 0.95 or np.linalg.norm(y_new - y) > 2 * h):   # a shorter step
+        # a kink (ReLU): the tangent jumps
+        corner = h < 1e-6 and ok and np.linalg.norm(y_new - y) <= 2 * h
+        if not corner and (
+            not ok or t_new @ t < 0.95 or np.linalg.norm(y_new - y) > 2 * h
+        ):  # a shorter step
             h /= 2
-            if h < h_min: break
+            if h < h_min:
+                break
             continue
-        if np.sign(t_new[-1]) != np.sign(t[-1]) and t[-1] != 0: folds.append(_refine_fold(rnn, y, t, h, u0, du))
+        if np.sign(t_new[-1]) != np.sign(t[-1]) and t[-1] != 0:
+            folds.append(_refine_fold(rnn, y, t, h, u0, du))
         if not 0 <= y_new[-1] <= 1:
-            ys.append(_land(rnn, y, y_new, 1. if y_new[-1] > 1 else 0., u0, du)); break
-        ys.append(y_new); ts.append(t_new); y,t = y_new,t_new
+            ys.append(_land(rnn, y, y_new, 1.0 if y_new[-1] > 1 else 0.0, u0, du))
+            break
+        ys.append(y_new)
+        ts.append(t_new)
+        y, t = y_new, t_new
         h = min(1.5 * h, h_max)
     Y = np.array(ys)
     A = np.array([_extended_jacobian(rnn, y[:-1], y[-1], u0, du)[1][:, :-1] for y in Y])
@@ -825,11 +1202,14 @@ def follow_branch(rnn:RNN_numpy, # The network
 @dataclass(repr=False)
 class Continuation:
     "Fixed points followed as the input moves from u0 to u1: their branches, folds and stability."
-    u0:np.ndarray       # input at lam = 0 (n_inputs,)
-    u1:np.ndarray       # input at lam = 1 (n_inputs,)
-    branches:list       # one `Branch` per fixed point followed (each point's identity along the path)
 
-    def input_at(self, lam): return self.u0 + np.asarray(lam)[..., None] * (self.u1 - self.u0)
+    u0: np.ndarray  # input at lam = 0 (n_inputs,)
+    u1: np.ndarray  # input at lam = 1 (n_inputs,)
+    # one `Branch` per fixed point followed (each point's identity along the path)
+    branches: list
+
+    def input_at(self, lam):
+        return self.u0 + np.asarray(lam)[..., None] * (self.u1 - self.u0)
 
     @property
     def fold_lams(self) -> np.ndarray:
@@ -838,49 +1218,76 @@ class Continuation:
 
     def __repr__(self):
         folds = ', '.join(f"{l:.6f}" for l in self.fold_lams)
-        return (f"Continuation(input {input_key(self.u0)} -> {input_key(self.u1)}: {len(self.branches)} branches, "
-                f"{len(self.fold_lams)} folds at lam = [{folds}])")
+        return (
+            f"Continuation(input {input_key(self.u0)} -> {input_key(self.u1)}: {len(self.branches)} branches, "
+            f"{len(self.fold_lams)} folds at lam = [{folds}])"
+        )
+
 
 def _on_branches(x, lam, branches, eps=1e-6):
     "Whether the fixed point x at lam (0 or 1) is an end of one of `branches`."
-    return any(abs(b.lams[k] - lam) < 1e-9 and np.linalg.norm(b.states[k] - x) < eps for b in branches for k in (0, -1))
+    return any(
+        abs(b.lams[k] - lam) < 1e-9 and np.linalg.norm(b.states[k] - x) < eps
+        for b in branches
+        for k in (0, -1)
+    )
+
 
 @patch
-def continue_fixed_points(self:DynamicSystemAnalyzer,
-                          u0, # Input where the path starts (n_inputs,)
-                          u1, # Input where it ends (n_inputs,)
-                          seed=None, # Seed or `np.random.Generator` of the searches at u0 and u1
-                          **branch_kwargs) -> Continuation: # Passed to `follow_branch` (h, h_max, max_steps)
+def continue_fixed_points(
+    self: DynamicSystemAnalyzer,
+    u0,  # Input where the path starts (n_inputs,)
+    u1,  # Input where it ends (n_inputs,)
+    seed=None,  # Seed or `np.random.Generator` of the searches at u0 and u1
+    **branch_kwargs,  # Passed to `follow_branch` (h, h_max, max_steps)
+) -> Continuation:
     "Follow every fixed point at u0 (and every one at u1 not reached so) along the straight path from u0 to u1."
-    u0,u1 = check_input_vector(self.RNN, u0),check_input_vector(self.RNN, u1)
+    u0, u1 = check_input_vector(self.RNN, u0), check_input_vector(self.RNN, u1)
     rng = np.random.default_rng(seed)
     branches = []
-    for lam,u in ((0., u0), (1., u1)):
+    for lam, u in ((0.0, u0), (1.0, u1)):
         for x in self.get_fixed_points(u, 'exact', seed=rng).points:
-            if not _on_branches(x, lam, branches): branches.append(follow_branch(self.RNN, x, u0, u1, lam, **branch_kwargs))
+            if not _on_branches(x, lam, branches):
+                branches.append(follow_branch(self.RNN, x, u0, u1, lam, **branch_kwargs))
     return Continuation(u0, u1, branches)
 
 # %% ../nbs/05_dynamics.ipynb #a2cfabac
-def plot_bifurcation(continuation:Continuation, # What `continue_fixed_points` returned
-                     coordinate:np.ndarray=None, # State direction (N,) on the vertical axis; the states' first PC if `None`
-                     ylabel:str=None, # Label of the vertical axis
-                     ax=None): # Axes to draw in; a new figure if `None`
+def plot_bifurcation(
+    continuation: Continuation,  # What `continue_fixed_points` returned
+    coordinate: np.ndarray = None,  # State direction (N,) on the vertical axis; the states' first PC if `None`
+    ylabel: str = None,  # Label of the vertical axis
+    ax=None,  # Axes to draw in; a new figure if `None`
+):
     "The bifurcation diagram: each branch's state coordinate against the input, solid where stable, dashed where not."
     du = continuation.u1 - continuation.u0
-    i = int(np.argmax(np.abs(du)))                                   # the input channel that moves most
+    # the input channel that moves most
+    i = int(np.argmax(np.abs(du)))
     if coordinate is None:
         coordinate = PCA(1).fit(np.vstack([b.states for b in continuation.branches])).components_[0]
         ylabel = ylabel or 'PC 1 of the fixed points'
-    if ax is None: ax = plt.figure(figsize=(7, 4.5)).add_subplot()
+    if ax is None:
+        ax = plt.figure(figsize=(7, 4.5)).add_subplot()
     colors = plt.get_cmap('tab10')
-    for k,b in enumerate(continuation.branches):
-        x,y = continuation.u0[i] + b.lams * du[i],b.states @ coordinate
+    for k, b in enumerate(continuation.branches):
+        x, y = continuation.u0[i] + b.lams * du[i], b.states @ coordinate
         for j in range(len(b) - 1):
-            ax.plot(x[j:j + 2], y[j:j + 2], color=colors(k % 10), lw=2 if b.n_unstable[j + 1] == 0 else 1,
-                    ls='-' if b.n_unstable[j + 1] == 0 else '--')
+            ax.plot(
+                x[j : j + 2],
+                y[j : j + 2],
+                color=colors(k % 10),
+                lw=2 if b.n_unstable[j + 1] == 0 else 1,
+                ls='-' if b.n_unstable[j + 1] == 0 else '--',
+            )
         ax.plot(continuation.u0[i] + b.fold_lams * du[i], b.fold_states @ coordinate, 'ko', ms=6)
-    handles = [plt.Line2D([], [], color='k', lw=2, label='stable'), plt.Line2D([], [], color='k', ls='--', label='unstable'),
-               plt.Line2D([], [], color='k', ls='', marker='o', label='fold (saddle-node)')]
+    handles = [
+        plt.Line2D([], [], color='k', lw=2, label='stable'),
+        plt.Line2D([], [], color='k', ls='--', label='unstable'),
+        plt.Line2D([], [], color='k', ls='', marker='o', label='fold (saddle-node)'),
+    ]
     ax.legend(handles=handles, fontsize=8, loc='best')
-    ax.set(xlabel=f"input {i}", ylabel=ylabel or 'state coordinate', title='Fixed points along the input path')
+    ax.set(
+        xlabel=f"input {i}",
+        ylabel=ylabel or 'state coordinate',
+        title='Fixed points along the input path',
+    )
     return ax.figure

@@ -19,18 +19,72 @@ from .rnn import RNN_pytorch, RNN_numpy
 from .tasks import TASKS, Task
 
 # %% ../nbs/03a_examples.ipynb #39da2057
-_GENTLE = dict(lambda_r=0.01, lambda_orth=0.1, clip_grad_norm=1.0)   # lighter regularisers than the original defaults
+# lighter regularisers than the original defaults
+_GENTLE = dict(lambda_r=0.01, lambda_orth=0.1, clip_grad_norm=1.0)
 EXAMPLE_CONFIGS = {
-    'flipflop3': dict(task='NBitFlipFlop', seed=0, N=100, activation='tanh', constrained=False,
-                      lr=0.01, batch_size=128, max_iter=800, eval_every=20, score_target=0.99, **_GENTLE),
-    'cddm': dict(task='CDDM', seed=0, N=50, activation='relu', constrained=True,
-                 lr=0.02, batch_size=128, max_iter=500, eval_every=20, **_GENTLE),
-    'dmts': dict(task='DMTS', seed=0, N=50, activation='relu', constrained=True,
-                 lr=0.02, batch_size=64, max_iter=1500, eval_every=20, **_GENTLE),
-    'memory_number': dict(task='MemoryAntiNumber', seed=0, N=50, activation='tanh', constrained=False,
-                          lr=0.005, batch_size=128, max_iter=1500, eval_every=20, score_target=0.98, **_GENTLE),
-    'memory_angle': dict(task='MemoryAntiAngle', seed=0, N=50, activation='tanh', constrained=False,
-                         lr=0.005, batch_size=128, max_iter=1500, eval_every=20, score_target=4.0, **_GENTLE),
+    'flipflop3': dict(
+        task='NBitFlipFlop',
+        seed=0,
+        N=100,
+        activation='tanh',
+        constrained=False,
+        lr=0.01,
+        batch_size=128,
+        max_iter=800,
+        eval_every=20,
+        score_target=0.99,
+        **_GENTLE,
+    ),
+    'cddm': dict(
+        task='CDDM',
+        seed=0,
+        N=50,
+        activation='relu',
+        constrained=True,
+        lr=0.02,
+        batch_size=128,
+        max_iter=500,
+        eval_every=20,
+        **_GENTLE,
+    ),
+    'dmts': dict(
+        task='DMTS',
+        seed=0,
+        N=50,
+        activation='relu',
+        constrained=True,
+        lr=0.02,
+        batch_size=64,
+        max_iter=1500,
+        eval_every=20,
+        **_GENTLE,
+    ),
+    'memory_number': dict(
+        task='MemoryAntiNumber',
+        seed=0,
+        N=50,
+        activation='tanh',
+        constrained=False,
+        lr=0.005,
+        batch_size=128,
+        max_iter=1500,
+        eval_every=20,
+        score_target=0.98,
+        **_GENTLE,
+    ),
+    'memory_angle': dict(
+        task='MemoryAntiAngle',
+        seed=0,
+        N=50,
+        activation='tanh',
+        constrained=False,
+        lr=0.005,
+        batch_size=128,
+        max_iter=1500,
+        eval_every=20,
+        score_target=4.0,
+        **_GENTLE,
+    ),
 }
 EXAMPLES_DIR = Path(str(resources.files('rnn_pipeline'))) / 'example_networks'
 
@@ -38,36 +92,60 @@ EXAMPLES_DIR = Path(str(resources.files('rnn_pipeline'))) / 'example_networks'
 @dataclass
 class Example:
     "A trained example network with its task and record."
-    name:str
-    rnn_numpy:RNN_numpy
-    rnn_torch:RNN_pytorch
-    task:Task
-    config:dict
-    record:dict     # scores, training time and iterations of the run that made it
 
-def _build(config:dict):
+    name: str
+    rnn_numpy: RNN_numpy
+    rnn_torch: RNN_pytorch
+    task: Task
+    config: dict
+    record: dict  # scores, training time and iterations of the run that made it
+
+
+def _build(config: dict):
     "The task and the untrained network of an example config."
     task = TASKS[config['task']](seed=config['seed'])
-    rnn = RNN_pytorch(config['N'], config['activation'], constrained=config['constrained'], input_size=task.n_inputs,
-                      output_size=task.n_outputs, seed=config['seed'], device='cpu')
-    return task,rnn
+    rnn = RNN_pytorch(
+        config['N'],
+        config['activation'],
+        constrained=config['constrained'],
+        input_size=task.n_inputs,
+        output_size=task.n_outputs,
+        seed=config['seed'],
+        device='cpu',
+    )
+    return task, rnn
 
 # %% ../nbs/03a_examples.ipynb #cf16b614
 _ARRAYS = ('W_inp', 'W_rec', 'W_out', 'bias_rec', 'y_init', 'connectivity_mask')
 
-def save_example(name:str, params:dict, record:dict, folder=EXAMPLES_DIR):
-    "Write example `name` to `folder/name.npz`."
-    meta = dict(config=EXAMPLE_CONFIGS[name], record=record, params={k: v for k,v in params.items() if k not in _ARRAYS})
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(Path(folder) / f'{name}.npz', meta=json.dumps(meta), **{k: params[k].astype(np.float32) for k in _ARRAYS})
 
-def load_example(name:str, # One of `EXAMPLE_CONFIGS`: flipflop3, cddm, dmts, memory_number, memory_angle
-                 folder=EXAMPLES_DIR): # Where the examples are stored
+def save_example(name: str, params: dict, record: dict, folder=EXAMPLES_DIR):
+    "Write example `name` to `folder/name.npz`."
+    meta = dict(
+        config=EXAMPLE_CONFIGS[name],
+        record=record,
+        params={k: v for k, v in params.items() if k not in _ARRAYS},
+    )
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        Path(folder) / f'{name}.npz',
+        meta=json.dumps(meta),
+        **{k: params[k].astype(np.float32) for k in _ARRAYS},
+    )
+
+
+def load_example(
+    name: str,  # One of `EXAMPLE_CONFIGS`: flipflop3, cddm, dmts, memory_number, memory_angle
+    folder=EXAMPLES_DIR,  # Where the examples are stored
+):
     "Load a shipped example: its NumPy and torch networks, task, config and record."
-    if name not in EXAMPLE_CONFIGS: raise ValueError(f"name={name!r} is unknown: examples are {sorted(EXAMPLE_CONFIGS)}.")
+    if name not in EXAMPLE_CONFIGS:
+        raise ValueError(f"name={name!r} is unknown: examples are {sorted(EXAMPLE_CONFIGS)}.")
     with np.load(Path(folder) / f'{name}.npz', allow_pickle=False) as data:
         meta = json.loads(str(data['meta']))
         params = {**meta['params'], **{k: data[k].astype(np.float64) for k in _ARRAYS}}
-    task,rnn = _build(EXAMPLE_CONFIGS[name])
+    task, rnn = _build(EXAMPLE_CONFIGS[name])
     rnn.set_params(params)
-    return Example(name, RNN_numpy.from_params(params), rnn, task, EXAMPLE_CONFIGS[name], meta['record'])
+    return Example(
+        name, RNN_numpy.from_params(params), rnn, task, EXAMPLE_CONFIGS[name], meta['record']
+    )

@@ -17,367 +17,591 @@ from scipy.optimize import minimize
 from scipy.special import expit
 from fastcore.basics import patch
 
-from .tasks import (Task, TaskCDDM, TaskDMTS, TaskNBitFlipFlop, TaskMemoryAntiNumber, TaskMemoryAntiAngle,
-                                angle_difference, condition_label, shade_unscored)
+from .tasks import Task, TaskCDDM, TaskDMTS, TaskNBitFlipFlop, TaskMemoryAntiNumber
+from .tasks import TaskMemoryAntiAngle, angle_difference, condition_label
+from .tasks import shade_unscored
 from .core import require, require_steps
 
 # %% ../nbs/04_performance.ipynb #d49202b5
-def mse(outputs:np.ndarray, # One trial's outputs (n_outputs, n_steps)
-        targets:np.ndarray): # Its targets, same shape
+def mse(
+    outputs: np.ndarray,  # One trial's outputs (n_outputs, n_steps)
+    targets: np.ndarray,  # Its targets, same shape
+):
     "Mean squared error of one trial's outputs against its targets."
-    return float(np.mean((outputs - targets)**2))
+    return float(np.mean((outputs - targets) ** 2))
 
-def r2(outputs:np.ndarray, # One trial's outputs (n_outputs, n_steps)
-       targets:np.ndarray): # Its targets, same shape
+
+def r2(
+    outputs: np.ndarray,  # One trial's outputs (n_outputs, n_steps)
+    targets: np.ndarray,  # Its targets, same shape
+):
     "Coefficient of determination of one trial's outputs, each target channel's mean as baseline; NaN for constant targets."
-    ss_tot = np.sum((targets - targets.mean(-1, keepdims=True))**2)
-    return float(1 - np.sum((outputs - targets)**2) / ss_tot) if ss_tot > 0 else float('nan')
+    ss_tot = np.sum((targets - targets.mean(-1, keepdims=True)) ** 2)
+    return float(1 - np.sum((outputs - targets) ** 2) / ss_tot) if ss_tot > 0 else float('nan')
 
 # %% ../nbs/04_performance.ipynb #01243dff
 class PerformanceAnalyzer:
     "Run a network on trials of a task and measure how well it performs."
-    task_class = Task        # the kind of task this analyzer reads
-    output_labels = None     # names of the output channels, for legends
-    def __init__(self,
-                 rnn_numpy, # The network: an `RNN_numpy`, or anything with its `run` method
-                 task:Task=None): # The task; subclasses default to their task with its default parameters
-        if task is None and self.task_class is not Task: task = self.task_class()
-        require(task is None or isinstance(task, self.task_class), 'task', task,
-                 f"{type(self).__name__} analyses a {self.task_class.__name__}")
-        self.rnn,self.task = rnn_numpy,task
+
+    task_class = Task  # the kind of task this analyzer reads
+    output_labels = None  # names of the output channels, for legends
+
+    def __init__(
+        self,
+        rnn_numpy,  # The network: an `RNN_numpy`, or anything with its `run` method
+        task: Task = None,  # The task; subclasses default to their task with its default parameters
+    ):
+        if task is None and self.task_class is not Task:
+            task = self.task_class()
+        require(
+            task is None or isinstance(task, self.task_class),
+            'task',
+            task,
+            f"{type(self).__name__} analyses a {self.task_class.__name__}",
+        )
+        self.rnn, self.task = rnn_numpy, task
 
     def _run(self, input_batch, sigma_rec, sigma_inp, rng_numpy):
         "The network's outputs (n_outputs, n_steps, batch) for the whole batch at once."
-        return self.rnn.run(input_batch, sigma_rec=sigma_rec, sigma_inp=sigma_inp, rng_numpy=rng_numpy)[1]
+        return self.rnn.run(
+            input_batch, sigma_rec=sigma_rec, sigma_inp=sigma_inp, rng_numpy=rng_numpy
+        )[1]
 
     def _check_batch(self, input_batch, target_batch):
         "Check that inputs and targets are (channels, n_steps, batch) with matching steps and trials."
-        require(np.ndim(input_batch) == 3, 'input_batch shape', np.shape(input_batch), "(n_inputs, n_steps, batch) is required")
-        require(np.ndim(target_batch) == 3 and np.shape(target_batch)[1:] == np.shape(input_batch)[1:]
-                 and np.shape(target_batch)[0] == self.rnn.n_outputs, 'target_batch shape', np.shape(target_batch),
-                 f"(n_outputs={self.rnn.n_outputs}, n_steps, batch) matching input_batch {np.shape(input_batch)} is required")
+        require(
+            np.ndim(input_batch) == 3,
+            'input_batch shape',
+            np.shape(input_batch),
+            "(n_inputs, n_steps, batch) is required",
+        )
+        require(
+            np.ndim(target_batch) == 3
+            and np.shape(target_batch)[1:] == np.shape(input_batch)[1:]
+            and np.shape(target_batch)[0] == self.rnn.n_outputs,
+            'target_batch shape',
+            np.shape(target_batch),
+            f"(n_outputs={self.rnn.n_outputs}, n_steps, batch) matching input_batch {np.shape(input_batch)} is required",
+        )
 
     def _mask(self, mask, n_steps):
         "`mask` as an array of time steps: the task's mask when `None`, or every step without a task."
-        if mask is None: mask = np.arange(n_steps) if self.task is None else self.task.mask
+        if mask is None:
+            mask = np.arange(n_steps) if self.task is None else self.task.mask
         require_steps('mask', mask)
         mask = np.asarray(mask, dtype=int)
-        require(mask.ndim == 1 and mask.size > 0 and mask.min() >= 0 and mask.max() < n_steps, 'mask', mask,
-                 f"a list of time steps between 0 and n_steps-1={n_steps - 1} is required")
+        require(
+            mask.ndim == 1 and mask.size > 0 and mask.min() >= 0 and mask.max() < n_steps,
+            'mask',
+            mask,
+            f"a list of time steps between 0 and n_steps-1={n_steps - 1} is required",
+        )
         return mask
 
-    def _computed(self, attr:str, method:str):
+    def _computed(self, attr: str, method: str):
         "The results kept in `attr`; an error naming `method` if they have not been computed yet."
-        if not hasattr(self, attr): raise ValueError(f"{attr}=None is invalid: call {method}() first.")
+        if not hasattr(self, attr):
+            raise ValueError(f"{attr}=None is invalid: call {method}() first.")
         return getattr(self, attr)
 
     def _simulate(self, batch_size, sigma_rec, sigma_inp, rng_numpy):
         "A batch of the task's trials and the network's outputs: inputs, targets, conditions, outputs."
-        inputs,targets,conditions = self.task.get_batch(batch_size)
-        return inputs,targets,conditions,self._run(inputs, sigma_rec, sigma_inp, rng_numpy)
+        inputs, targets, conditions = self.task.get_batch(batch_size)
+        return inputs, targets, conditions, self._run(inputs, sigma_rec, sigma_inp, rng_numpy)
 
 # %% ../nbs/04_performance.ipynb #e2607de9
-def get_validation_score(self:PerformanceAnalyzer,
-                         scoring_function, # f(outputs, targets) -> float, on one trial's (n_outputs, n_masked_steps) arrays
-                         input_batch:np.ndarray, # Inputs (n_inputs, n_steps, batch)
-                         target_batch:np.ndarray, # Targets (n_outputs, n_steps, batch)
-                         mask=None, # Scored time steps; the task's mask (or every step) when `None`
-                         sigma_rec:float=0.03, # Recurrent noise level
-                         sigma_inp:float=0.03, # Input noise level
-                         rng_numpy=None): # Seed or `np.random.Generator` for the noise
+def get_validation_score(
+    self: PerformanceAnalyzer,
+    scoring_function,  # f(outputs, targets) -> float, on one trial's (n_outputs, n_masked_steps) arrays
+    input_batch: np.ndarray,  # Inputs (n_inputs, n_steps, batch)
+    target_batch: np.ndarray,  # Targets (n_outputs, n_steps, batch)
+    mask=None,  # Scored time steps; the task's mask (or every step) when `None`
+    sigma_rec: float = 0.03,  # Recurrent noise level
+    sigma_inp: float = 0.03,  # Input noise level
+    rng_numpy=None,  # Seed or `np.random.Generator` for the noise
+):
     "The mean over trials of `scoring_function` on the masked steps, the whole batch simulated at once."
     self._check_batch(input_batch, target_batch)
     mask = self._mask(mask, np.shape(input_batch)[1])
     outputs = self._run(input_batch, sigma_rec, sigma_inp, rng_numpy)
-    scores = [scoring_function(o, t) for o,t in zip(np.moveaxis(outputs[:, mask], -1, 0), np.moveaxis(target_batch[:, mask], -1, 0))]
+    scores = [
+        scoring_function(o, t)
+        for o, t in zip(
+            np.moveaxis(outputs[:, mask], -1, 0), np.moveaxis(target_batch[:, mask], -1, 0)
+        )
+    ]
     return float(np.nanmean(scores))
+
+
 PerformanceAnalyzer.get_validation_score = get_validation_score
 
 # %% ../nbs/04_performance.ipynb #096a43fe
-def _grid(n:int):
+def _grid(n: int):
     "Rows and columns of a grid of `n` panels, at most three columns."
     ncols = 1 if n <= 4 else 2 if n <= 12 else 3
-    return -(-n // ncols),ncols
+    return -(-n // ncols), ncols
 
-def _hide_unused(axes, n:int):
+
+def _hide_unused(axes, n: int):
     "Hide the panels after the first `n`; label the time axis of the lowest panel of each column."
-    for ax in axes.flat[n:]: ax.set_visible(False)
-    for ax in axes.flat[max(n - axes.shape[1], 0):n]:
-        ax.xaxis.set_tick_params(labelbottom=True); ax.set_xlabel('time step')
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax in axes.flat[max(n - axes.shape[1], 0) : n]:
+        ax.xaxis.set_tick_params(labelbottom=True)
+        ax.set_xlabel('time step')
 
-def plot_trials(self:PerformanceAnalyzer,
-                input_batch:np.ndarray, # Inputs (n_inputs, n_steps, batch)
-                target_batch:np.ndarray, # Targets (n_outputs, n_steps, batch)
-                mask=None, # Scored time steps (the rest is shaded); the task's mask (or every step) when `None`
-                sigma_rec:float=0.03, # Recurrent noise level
-                sigma_inp:float=0.03, # Input noise level
-                labels:list=None, # Names of the output channels
-                rng_numpy=None, # Seed or `np.random.Generator` for the noise
-                conditions:list=None): # The trials' condition dicts, for the panel titles
+
+def plot_trials(
+    self: PerformanceAnalyzer,
+    input_batch: np.ndarray,  # Inputs (n_inputs, n_steps, batch)
+    target_batch: np.ndarray,  # Targets (n_outputs, n_steps, batch)
+    mask=None,  # Scored time steps (the rest is shaded); the task's mask (or every step) when `None`
+    sigma_rec: float = 0.03,  # Recurrent noise level
+    sigma_inp: float = 0.03,  # Input noise level
+    labels: list = None,  # Names of the output channels
+    rng_numpy=None,  # Seed or `np.random.Generator` for the noise
+    conditions: list = None,  # The trials' condition dicts, for the panel titles
+):
     "One panel per trial: predicted outputs solid, targets dashed, unscored steps shaded. Returns the figure."
     self._check_batch(input_batch, target_batch)
-    n_steps,n_trials = np.shape(input_batch)[1:]
+    n_steps, n_trials = np.shape(input_batch)[1:]
     mask = self._mask(mask, n_steps)
-    labels = list(labels or self.output_labels or [f'output {i}' for i in range(self.rnn.n_outputs)])
-    require(len(labels) == self.rnn.n_outputs, 'labels', labels, f"one name per output channel ({self.rnn.n_outputs})")
-    require(conditions is None or len(conditions) == n_trials, 'conditions', conditions, f"one condition per trial ({n_trials})")
+    labels = list(
+        labels or self.output_labels or [f'output {i}' for i in range(self.rnn.n_outputs)]
+    )
+    require(
+        len(labels) == self.rnn.n_outputs,
+        'labels',
+        labels,
+        f"one name per output channel ({self.rnn.n_outputs})",
+    )
+    require(
+        conditions is None or len(conditions) == n_trials,
+        'conditions',
+        conditions,
+        f"one condition per trial ({n_trials})",
+    )
     outputs = self._run(input_batch, sigma_rec, sigma_inp, rng_numpy)
-    nrows,ncols = _grid(n_trials)
-    fig,axes = plt.subplots(nrows, ncols, figsize=(4.8 * ncols, 1.5 * nrows + 1), sharex=True, sharey=True,
-                            squeeze=False, constrained_layout=True)
-    for k,ax in enumerate(axes.flat[:n_trials]):
-        for i,label in enumerate(labels):
+    nrows, ncols = _grid(n_trials)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(4.8 * ncols, 1.5 * nrows + 1),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
+        constrained_layout=True,
+    )
+    for k, ax in enumerate(axes.flat[:n_trials]):
+        for i, label in enumerate(labels):
             ax.plot(outputs[i, :, k], color=f'C{i}', lw=1.5, label=f'predicted {label}')
             ax.plot(target_batch[i, :, k], color=f'C{i}', lw=1.2, ls='--', label=f'target {label}')
         shade_unscored(ax, mask, n_steps)
-        ax.set_title((condition_label(conditions[k]) if conditions else '') or f'trial {k}', fontsize='small')
-    for ax in axes[:, 0]: ax.set_ylabel('output')
+        ax.set_title(
+            (condition_label(conditions[k]) if conditions else '') or f'trial {k}', fontsize='small'
+        )
+    for ax in axes[:, 0]:
+        ax.set_ylabel('output')
     _hide_unused(axes, n_trials)
-    handles = axes.flat[0].get_legend_handles_labels()[0] + [plt.Rectangle((0, 0), 1, 1, color='0.9', label='not scored')]
-    fig.legend(handles=handles, loc='outside upper center', ncol=min(len(handles), 2 * ncols), frameon=False, fontsize='small')
+    handles = axes.flat[0].get_legend_handles_labels()[0] + [
+        plt.Rectangle((0, 0), 1, 1, color='0.9', label='not scored')
+    ]
+    fig.legend(
+        handles=handles,
+        loc='outside upper center',
+        ncol=min(len(handles), 2 * ncols),
+        frameon=False,
+        fontsize='small',
+    )
     return fig
+
+
 PerformanceAnalyzer.plot_trials = plot_trials
 
 # %% ../nbs/04_performance.ipynb #dab7bd0f
-def psychometric_levels(coherences, # The task's coherences
-                        num_levels:int): # Number of levels
+def psychometric_levels(
+    coherences,  # The task's coherences
+    num_levels: int,  # Number of levels
+):
     "`num_levels` coherences spaced like the task's: 0 (for odd `num_levels`) and +-c, log-spaced between the task's extreme non-zero |c|."
-    require(isinstance(num_levels, (int, np.integer)) and num_levels >= 2, 'num_levels', num_levels, "an integer >= 2 is required")
+    require(
+        isinstance(num_levels, (int, np.integer)) and num_levels >= 2,
+        'num_levels',
+        num_levels,
+        "an integer >= 2 is required",
+    )
     magnitudes = np.abs(np.asarray(coherences, dtype=float))
     magnitudes = magnitudes[magnitudes > 0]
-    require(magnitudes.size > 0, 'coherences', coherences, "at least one non-zero coherence is required")
+    require(
+        magnitudes.size > 0, 'coherences', coherences, "at least one non-zero coherence is required"
+    )
     half = np.geomspace(magnitudes.max(), magnitudes.min(), num_levels // 2)
     return np.sort(np.r_[-half, np.zeros(num_levels % 2), half])
 
 # %% ../nbs/04_performance.ipynb #604d4967
-def logistic(c, # Coherence(s)
-             slope:float, # Steepness, in 1/coherence
-             bias:float): # Coherence of the 50% point
+def logistic(
+    c,  # Coherence(s)
+    slope: float,  # Steepness, in 1/coherence
+    bias: float,  # Coherence of the 50% point
+):
     "The probability of choosing right at coherence `c`."
     return expit(slope * (np.asarray(c, dtype=float) - bias))
 
+
 def _step(c, p):
     "(+1 or -1, coherence) where fractions `p` at sorted levels `c` jump from all 0 to all 1 (or back) within one level; else `None`."
-    for sign,q in ((1, p), (-1, 1 - p)):
-        first,last = np.flatnonzero(q > 0),np.flatnonzero(q < 1)       # first level not all 0, last level not all 1
+    for sign, q in ((1, p), (-1, 1 - p)):
+        # first level not all 0, last level not all 1
+        first, last = np.flatnonzero(q > 0), np.flatnonzero(q < 1)
         if first.size and last.size and last[-1] <= first[0]:
-            return sign,(c[first[0]] + c[last[-1]]) / 2
+            return sign, (c[first[0]] + c[last[-1]]) / 2
     return None
+
 
 def _logistic_mle(c, p, n, bound):
     "Slope and bias maximising the binomial likelihood of fractions `p` of `n` trials at levels `c`, |slope| <= `bound`."
     scale = np.abs(c).max()
-    x = c / scale                                                    # fit in units of the largest level: better conditioned
+    # fit in units of the largest level: better conditioned
+    x = c / scale
+
     def nll(theta):
         z = theta[0] * x + theta[1]
         grad = n * (expit(z) - p)
-        return np.sum(n * (p * np.logaddexp(0, -z) + (1 - p) * np.logaddexp(0, z))),np.array([grad @ x, grad.sum()])
-    res = minimize(nll, [0.0, 0.0], jac=True, method='L-BFGS-B', bounds=[(-bound * scale, bound * scale)] * 2,
-                   options=dict(ftol=1e-14, gtol=1e-10))
-    slope = res.x[0] / scale
-    return slope,(-res.x[1] / slope if slope != 0 else float('nan'))
+        return np.sum(n * (p * np.logaddexp(0, -z) + (1 - p) * np.logaddexp(0, z))), np.array(
+            [grad @ x, grad.sum()]
+        )
 
-def fit_logistic(c, # Coherence levels
-                 p_right, # Fraction of right choices at each level
-                 n=1, # Number of trials at each level (a number or one per level)
-                 max_slope:float=1e3): # Slope reported for a step the grid does not resolve
+    res = minimize(
+        nll,
+        [0.0, 0.0],
+        jac=True,
+        method='L-BFGS-B',
+        bounds=[(-bound * scale, bound * scale)] * 2,
+        options=dict(ftol=1e-14, gtol=1e-10),
+    )
+    slope = res.x[0] / scale
+    return slope, (-res.x[1] / slope if slope != 0 else float('nan'))
+
+
+def fit_logistic(
+    c,  # Coherence levels
+    p_right,  # Fraction of right choices at each level
+    n=1,  # Number of trials at each level (a number or one per level)
+    max_slope: float = 1e3,  # Slope reported for a step the grid does not resolve
+):
     "Maximum-likelihood logistic fit of choice fractions: dict of `slope`, `bias` (50% point) and `unresolved` (a step)."
-    c,p = np.asarray(c, dtype=float),np.asarray(p_right, dtype=float)
-    require(c.shape == p.shape and c.ndim == 1, 'p_right', p_right, f"one fraction per coherence level ({c.size})")
-    require(np.all((p >= 0) & (p <= 1)), 'p_right', p_right, "fractions between 0 and 1 are required")
+    c, p = np.asarray(c, dtype=float), np.asarray(p_right, dtype=float)
+    require(
+        c.shape == p.shape and c.ndim == 1,
+        'p_right',
+        p_right,
+        f"one fraction per coherence level ({c.size})",
+    )
+    require(
+        np.all((p >= 0) & (p <= 1)), 'p_right', p_right, "fractions between 0 and 1 are required"
+    )
     order = np.argsort(c)
-    c,p,n = c[order],p[order],np.broadcast_to(np.asarray(n, dtype=float), c.shape)[order]
+    c, p, n = c[order], p[order], np.broadcast_to(np.asarray(n, dtype=float), c.shape)[order]
     step = _step(c, p)
-    if step is not None: return dict(slope=float(step[0] * max_slope), bias=float(step[1]), unresolved=True)
-    slope,bias = _logistic_mle(c, p, n, max_slope)
+    if step is not None:
+        return dict(slope=float(step[0] * max_slope), bias=float(step[1]), unresolved=True)
+    slope, bias = _logistic_mle(c, p, n, max_slope)
     return dict(slope=float(slope), bias=float(bias), unresolved=False)
 
 # %% ../nbs/04_performance.ipynb #5cd9c07c
-def read_choices(outputs:np.ndarray, # Outputs (2, n_steps, batch)
-                 steps): # Time steps to average over (the decision period)
+def read_choices(
+    outputs: np.ndarray,  # Outputs (2, n_steps, batch)
+    steps,  # Time steps to average over (the decision period)
+):
     "Each trial's choice: +1 (output 0 wins), -1 (output 1 wins) or 0 (tie)."
     return np.sign((outputs[0] - outputs[1])[steps].mean(0))
 
 # %% ../nbs/04_performance.ipynb #47981f31
 class AnalyzerCDDM(PerformanceAnalyzer):
     "Performance of a network on context-dependent decision making: psychometric data per context."
+
     task_class = TaskCDDM
     output_labels = ('right', 'left')
-    chunk_size = 256     # trials simulated at once by `calc_psychometric_data`
+    chunk_size = 256  # trials simulated at once by `calc_psychometric_data`
 
-    def calc_psychometric_data(self,
-                               task:TaskCDDM=None, # The task; the analyzer's when `None`
-                               mask=None, # Steps on which the MSE is computed; the task's mask when `None`
-                               num_levels:int=7, # Number of coherence levels per modality
-                               num_repeats:int=7, # Noisy repeats of each condition
-                               sigma_rec:float=0.03, # Recurrent noise level
-                               sigma_inp:float=0.03, # Input noise level
-                               rng_numpy=None, # Seed or `np.random.Generator` for the noise
-                               coherences=None): # Explicit coherence levels, overriding `num_levels`
+    def calc_psychometric_data(
+        self,
+        task: TaskCDDM = None,  # The task; the analyzer's when `None`
+        mask=None,  # Steps on which the MSE is computed; the task's mask when `None`
+        num_levels: int = 7,  # Number of coherence levels per modality
+        num_repeats: int = 7,  # Noisy repeats of each condition
+        sigma_rec: float = 0.03,  # Recurrent noise level
+        sigma_inp: float = 0.03,  # Input noise level
+        rng_numpy=None,  # Seed or `np.random.Generator` for the noise
+        coherences=None,  # Explicit coherence levels, overriding `num_levels`
+    ):
         "Fraction of right choices and MSE over a grid of motion x colour coherences in each context; kept in `psychometric_data`."
         task = self.task if task is None else task
         require(isinstance(task, TaskCDDM), 'task', task, "a TaskCDDM is required")
-        require(isinstance(num_repeats, (int, np.integer)) and num_repeats >= 1, 'num_repeats', num_repeats, "a positive integer is required")
-        levels = psychometric_levels(task.task_params['coherences'], num_levels) if coherences is None else _check_levels(coherences)
-        conditions = [task.complete_condition(dict(context=ctx, motion_coh=float(m), color_coh=float(c)))
-                      for ctx in task.contexts for c in levels for m in levels for _ in range(num_repeats)]
-        choices,errors = self._choices_and_errors(task, conditions, self._mask(task.mask if mask is None else mask, task.n_steps),
-                                                  sigma_rec, sigma_inp, np.random.default_rng(rng_numpy))
+        require(
+            isinstance(num_repeats, (int, np.integer)) and num_repeats >= 1,
+            'num_repeats',
+            num_repeats,
+            "a positive integer is required",
+        )
+        levels = (
+            psychometric_levels(task.task_params['coherences'], num_levels)
+            if coherences is None
+            else _check_levels(coherences)
+        )
+        conditions = [
+            task.complete_condition(dict(context=ctx, motion_coh=float(m), color_coh=float(c)))
+            for ctx in task.contexts
+            for c in levels
+            for m in levels
+            for _ in range(num_repeats)
+        ]
+        choices, errors = self._choices_and_errors(
+            task,
+            conditions,
+            self._mask(task.mask if mask is None else mask, task.n_steps),
+            sigma_rec,
+            sigma_inp,
+            np.random.default_rng(rng_numpy),
+        )
         shape = (len(task.contexts), len(levels), len(levels), num_repeats)
-        p_right,errors = ((choices + 1) / 2).reshape(shape).mean(-1),errors.reshape(shape).mean(-1)
-        self.psychometric_data = dict(coherence_lvls=levels, num_repeats=num_repeats, sigma_rec=sigma_rec, sigma_inp=sigma_inp)
-        for ctx,p,e in zip(task.contexts, p_right, errors):
-            self.psychometric_data[ctx] = dict(right_choice_percentage=p, MSE=e, **_psychometric_curves(p, ctx, levels, num_repeats))
+        p_right, errors = (
+            ((choices + 1) / 2).reshape(shape).mean(-1),
+            errors.reshape(shape).mean(-1),
+        )
+        self.psychometric_data = dict(
+            coherence_lvls=levels, num_repeats=num_repeats, sigma_rec=sigma_rec, sigma_inp=sigma_inp
+        )
+        for ctx, p, e in zip(task.contexts, p_right, errors):
+            self.psychometric_data[ctx] = dict(
+                right_choice_percentage=p,
+                MSE=e,
+                **_psychometric_curves(p, ctx, levels, num_repeats),
+            )
         return self.psychometric_data
 
     def _choices_and_errors(self, task, conditions, mask, sigma_rec, sigma_inp, rng):
         "Each trial's choice over the decision period and MSE on `mask`, simulated `chunk_size` trials at a time."
         decision = slice(task.task_params['dec_on'], task.task_params['dec_off'])
-        choices,errors = [],[]
+        choices, errors = [], []
         for start in range(0, len(conditions), self.chunk_size):
-            inputs,targets = task.build_trials(conditions[start:start + self.chunk_size])
+            inputs, targets = task.build_trials(conditions[start : start + self.chunk_size])
             outputs = self._run(inputs, sigma_rec, sigma_inp, rng)
-            choices.append(read_choices(outputs, decision)); errors.append(((outputs - targets)[:, mask]**2).mean((0, 1)))
-        return np.concatenate(choices),np.concatenate(errors)
+            choices.append(read_choices(outputs, decision))
+            errors.append(((outputs - targets)[:, mask] ** 2).mean((0, 1)))
+        return np.concatenate(choices), np.concatenate(errors)
 
     def slope_ratios(self) -> dict:
         "Per context, the fitted slope for the relevant modality over the |slope| for the irrelevant one."
         data = self._computed('psychometric_data', 'calc_psychometric_data')
         fits = {ctx: data[ctx]['fit'] for ctx in TaskCDDM.contexts}
-        return {ctx: f['relevant']['slope'] / abs(f['irrelevant']['slope']) if f['irrelevant']['slope'] != 0 else float('inf')
-                for ctx,f in fits.items()}
+        return {
+            ctx: f['relevant']['slope'] / abs(f['irrelevant']['slope'])
+            if f['irrelevant']['slope'] != 0
+            else float('inf')
+            for ctx, f in fits.items()
+        }
+
 
 def _check_levels(coherences) -> np.ndarray:
     "Explicit coherence levels, sorted; a 1-d list of numbers in [-1, 1] with a non-zero one."
     levels = np.sort(np.asarray(coherences, dtype=float))
-    require(levels.ndim == 1 and np.all(np.abs(levels) <= 1) and np.any(levels != 0), 'coherences', coherences,
-             "a list of coherences in [-1, 1], not all zero, is required")
+    require(
+        levels.ndim == 1 and np.all(np.abs(levels) <= 1) and np.any(levels != 0),
+        'coherences',
+        coherences,
+        "a list of coherences in [-1, 1], not all zero, is required",
+    )
     return levels
 
-def _psychometric_curves(p_right, # Fraction of right choices [colour level, motion level]
-                         context:str, # 'motion' or 'color'
-                         levels, # Coherence levels
-                         num_repeats:int): # Repeats per condition
+
+def _psychometric_curves(
+    p_right,  # Fraction of right choices [colour level, motion level]
+    context: str,  # 'motion' or 'color'
+    levels,  # Coherence levels
+    num_repeats: int,  # Repeats per condition
+):
     "P(right) against the relevant and the irrelevant coherence (each averaged over the other) and their logistic fits."
-    by_motion,by_color = p_right.mean(0),p_right.mean(1)
-    curves = dict(relevant=by_motion, irrelevant=by_color) if context == 'motion' else dict(relevant=by_color, irrelevant=by_motion)
+    by_motion, by_color = p_right.mean(0), p_right.mean(1)
+    curves = (
+        dict(relevant=by_motion, irrelevant=by_color)
+        if context == 'motion'
+        else dict(relevant=by_color, irrelevant=by_motion)
+    )
     n = num_repeats * len(levels)
-    return dict(p_right_relevant=curves['relevant'], p_right_irrelevant=curves['irrelevant'],
-                fit={k: fit_logistic(levels, v, n) for k,v in curves.items()})
+    return dict(
+        p_right_relevant=curves['relevant'],
+        p_right_irrelevant=curves['irrelevant'],
+        fit={k: fit_logistic(levels, v, n) for k, v in curves.items()},
+    )
 
 # %% ../nbs/04_performance.ipynb #73005841
-def _heatmap(ax, values, levels, title:str):
+def _heatmap(ax, values, levels, title: str):
     "P(right) over the coherence grid: motion across, colour up; returns the image."
-    image = ax.imshow(values, origin='lower', cmap='coolwarm', vmin=0, vmax=1, interpolation='nearest')
-    ticks = np.arange(len(levels))[::max(1, len(levels) // 7)]
+    image = ax.imshow(
+        values, origin='lower', cmap='coolwarm', vmin=0, vmax=1, interpolation='nearest'
+    )
+    ticks = np.arange(len(levels))[:: max(1, len(levels) // 7)]
     ax.set_xticks(ticks, [f'{levels[i]:.2g}' for i in ticks], rotation=45, fontsize='small')
     ax.set_yticks(ticks, [f'{levels[i]:.2g}' for i in ticks], fontsize='small')
     ax.set(xlabel='motion coherence', ylabel='colour coherence', title=title)
     return image
 
+
 def _symlog_axis(ax, levels):
     "A coherence axis, linear up to the smallest non-zero level and logarithmic beyond, ticked at levels."
     smallest = np.abs(levels[levels != 0]).min()
     ax.set_xscale('symlog', linthresh=smallest, linscale=0.5)
-    ticks = levels[levels >= 0][::max(1, len(levels) // 14)]
+    ticks = levels[levels >= 0][:: max(1, len(levels) // 14)]
     ticks = np.r_[-ticks[:0:-1], ticks] if ticks[0] == 0 else np.r_[-ticks[::-1], ticks]
     ax.set_xticks(ticks, [f'{t:.2g}' for t in ticks], rotation=45, fontsize='small')
     ax.xaxis.set_minor_locator(plt.NullLocator())
 
-def _fit_label(context:str, fit:dict, levels) -> str:
+
+def _fit_label(context: str, fit: dict, levels) -> str:
     "Legend entry of a fitted curve: context, slope and bias (n/a when the 50% point lies outside the levels), or the place of a step."
-    if fit['unresolved']: return f"{context} context: a step at {fit['bias']:.2g} (slope unresolved)"
+    if fit['unresolved']:
+        return f"{context} context: a step at {fit['bias']:.2g} (slope unresolved)"
     bias = f"{fit['bias']:.2g}" if levels.min() <= fit['bias'] <= levels.max() else 'n/a'
     return f"{context} context: slope {fit['slope']:.3g}, bias {bias}"
 
-def plot_psychometric_data(self:AnalyzerCDDM):
+
+def plot_psychometric_data(self: AnalyzerCDDM):
     "Heatmaps of P(right) per context and psychometric curves vs the relevant and irrelevant coherence. Returns the figure."
     data = self._computed('psychometric_data', 'calc_psychometric_data')
     levels = data['coherence_lvls']
-    fig,axes = plt.subplots(2, 2, figsize=(10, 8.5), constrained_layout=True)
-    for ax,ctx in zip(axes[0], TaskCDDM.contexts):
+    fig, axes = plt.subplots(2, 2, figsize=(10, 8.5), constrained_layout=True)
+    for ax, ctx in zip(axes[0], TaskCDDM.contexts):
         image = _heatmap(ax, data[ctx]['right_choice_percentage'], levels, f'{ctx} context')
     fig.colorbar(image, ax=axes[0], label='P(choose right)', shrink=0.9)
     fine = np.linspace(levels.min(), levels.max(), 4001)
-    for ax,which in zip(axes[1], ('relevant', 'irrelevant')):
-        for i,ctx in enumerate(TaskCDDM.contexts):
+    for ax, which in zip(axes[1], ('relevant', 'irrelevant')):
+        for i, ctx in enumerate(TaskCDDM.contexts):
             fit = data[ctx]['fit'][which]
             ax.plot(levels, data[ctx][f'p_right_{which}'], 'o', color=f'C{i}')
-            ax.plot(fine, logistic(fine, fit['slope'], fit['bias']), color=f'C{i}', label=_fit_label(ctx, fit, levels))
+            ax.plot(
+                fine,
+                logistic(fine, fit['slope'], fit['bias']),
+                color=f'C{i}',
+                label=_fit_label(ctx, fit, levels),
+            )
         ax.set(xlabel=f'{which} coherence', ylabel='P(choose right)', ylim=(-0.03, 1.03))
         _symlog_axis(ax, levels)
-        ax.axhline(0.5, color='0.7', lw=0.8, zorder=0); ax.axvline(0, color='0.7', lw=0.8, zorder=0)
-        ax.legend(loc='lower center', bbox_to_anchor=(0.5, 1.0), fontsize='small', frameon=False)   # above the panel: never on the data
+        ax.axhline(0.5, color='0.7', lw=0.8, zorder=0)
+        ax.axvline(0, color='0.7', lw=0.8, zorder=0)
+        # above the panel: never on the data
+        ax.legend(loc='lower center', bbox_to_anchor=(0.5, 1.0), fontsize='small', frameon=False)
     repeats = data['num_repeats']
     fig.suptitle(f"Psychometric data ({repeats} noisy repeat{'s' * (repeats != 1)} per condition)")
     return fig
+
+
 AnalyzerCDDM.plot_psychometric_data = plot_psychometric_data
 
 # %% ../nbs/04_performance.ipynb #780427c9
-def bit_accuracy(outputs:np.ndarray, # Outputs (n_bits, n_steps, batch)
-                 targets:np.ndarray, # Targets (n_bits, n_steps, batch)
-                 mask=None): # Scored time steps; every step when `None`
+def bit_accuracy(
+    outputs: np.ndarray,  # Outputs (n_bits, n_steps, batch)
+    targets: np.ndarray,  # Targets (n_bits, n_steps, batch)
+    mask=None,  # Scored time steps; every step when `None`
+):
     "Per bit, the fraction of scored steps (after the bit's first pulse) where the output has the target's sign."
-    steps = np.zeros(targets.shape[1], bool); steps[slice(None) if mask is None else np.asarray(mask)] = True
+    steps = np.zeros(targets.shape[1], bool)
+    steps[slice(None) if mask is None else np.asarray(mask)] = True
     scored = (targets != 0) & steps[None, :, None]
     return ((np.sign(outputs) == targets) & scored).sum((1, 2)) / scored.sum((1, 2))
 
 # %% ../nbs/04_performance.ipynb #e332012b
 class AnalyzerNBitFlipFlop(PerformanceAnalyzer):
     "Performance of a network on the N-bit flip-flop: accuracy per bit and a raster of trials."
+
     task_class = TaskNBitFlipFlop
 
     @property
-    def output_labels(self): return [f'bit {i}' for i in range(self.task.n_outputs)]
+    def output_labels(self):
+        return [f'bit {i}' for i in range(self.task.n_outputs)]
 
-    def calc_bit_accuracy(self,
-                          batch_size:int=256, # Number of random trials
-                          sigma_rec:float=0.03, # Recurrent noise level
-                          sigma_inp:float=0.03, # Input noise level
-                          rng_numpy=None): # Seed or `np.random.Generator` for the noise
+    def calc_bit_accuracy(
+        self,
+        batch_size: int = 256,  # Number of random trials
+        sigma_rec: float = 0.03,  # Recurrent noise level
+        sigma_inp: float = 0.03,  # Input noise level
+        rng_numpy=None,  # Seed or `np.random.Generator` for the noise
+    ):
         "Per-bit accuracy on `batch_size` random trials (kept, with the trials, in `bit_accuracy_data`)."
-        inputs,targets,conditions,outputs = self._simulate(batch_size, sigma_rec, sigma_inp, rng_numpy)
-        self.bit_accuracy_data = dict(inputs=inputs, targets=targets, outputs=outputs, accuracy=self.task.score(outputs, targets),
-                                      bit_accuracy=bit_accuracy(outputs, targets, self.task.mask))
+        inputs, targets, conditions, outputs = self._simulate(
+            batch_size, sigma_rec, sigma_inp, rng_numpy
+        )
+        self.bit_accuracy_data = dict(
+            inputs=inputs,
+            targets=targets,
+            outputs=outputs,
+            accuracy=self.task.score(outputs, targets),
+            bit_accuracy=bit_accuracy(outputs, targets, self.task.mask),
+        )
         return self.bit_accuracy_data['bit_accuracy']
 
 # %% ../nbs/04_performance.ipynb #ebd8e3e5
 def _pulse_markers(ax, inputs, row_of_bit):
     "Mark each pulse onset of one trial's `inputs` (n_bits, n_steps): up triangles for +1, down for -1."
-    for bit,signal in enumerate(inputs):
+    for bit, signal in enumerate(inputs):
         onsets = np.flatnonzero((signal != 0) & (np.r_[0, signal[:-1]] != signal))
-        for sign,marker in ((1, '^'), (-1, 'v')):
+        for sign, marker in ((1, '^'), (-1, 'v')):
             t = onsets[signal[onsets] == sign]
             ax.plot(t, np.full(t.size, row_of_bit(bit)), marker, color='k', ms=5, ls='none')
 
-def plot_raster(self:AnalyzerNBitFlipFlop,
-                n_trials:int=3): # Number of trials to show
+
+def plot_raster(self: AnalyzerNBitFlipFlop, n_trials: int = 3):  # Number of trials to show
     "Target and output of each bit over time for the first `n_trials` trials, pulses marked. Returns the figure."
     d = self._computed('bit_accuracy_data', 'calc_bit_accuracy')
-    n_bits,n_steps,batch = d['targets'].shape
-    require(1 <= n_trials <= batch, 'n_trials', n_trials, f"between 1 and the {batch} trials computed")
-    fig,axes = plt.subplots(n_trials, 1, figsize=(9, 0.5 * n_bits * n_trials + 1.3), sharex=True, squeeze=False, constrained_layout=True)
-    for k,ax in enumerate(axes[:, 0]):
-        rows = np.empty((2 * n_bits, n_steps)); rows[0::2],rows[1::2] = d['targets'][..., k],d['outputs'][..., k]
-        image = ax.imshow(rows, aspect='auto', cmap='coolwarm', vmin=-1.2, vmax=1.2, interpolation='nearest')
+    n_bits, n_steps, batch = d['targets'].shape
+    require(
+        1 <= n_trials <= batch, 'n_trials', n_trials, f"between 1 and the {batch} trials computed"
+    )
+    fig, axes = plt.subplots(
+        n_trials,
+        1,
+        figsize=(9, 0.5 * n_bits * n_trials + 1.3),
+        sharex=True,
+        squeeze=False,
+        constrained_layout=True,
+    )
+    for k, ax in enumerate(axes[:, 0]):
+        rows = np.empty((2 * n_bits, n_steps))
+        rows[0::2], rows[1::2] = d['targets'][..., k], d['outputs'][..., k]
+        image = ax.imshow(
+            rows, aspect='auto', cmap='coolwarm', vmin=-1.2, vmax=1.2, interpolation='nearest'
+        )
         _pulse_markers(ax, d['inputs'][..., k], lambda bit: 2 * bit)
-        for b in range(1, n_bits): ax.axhline(2 * b - 0.5, color='k', lw=1)
-        ax.set_yticks(np.arange(2 * n_bits), [f'bit {b} {w}' for b in range(n_bits) for w in ('target', 'output')], fontsize='small')
-        ax.set_title(f"trial {k}: {bit_accuracy(d['outputs'][..., k:k + 1], d['targets'][..., k:k + 1]).mean():.1%} of scored steps right", fontsize='small')
+        for b in range(1, n_bits):
+            ax.axhline(2 * b - 0.5, color='k', lw=1)
+        ax.set_yticks(
+            np.arange(2 * n_bits),
+            [f'bit {b} {w}' for b in range(n_bits) for w in ('target', 'output')],
+            fontsize='small',
+        )
+        ax.set_title(
+            f"trial {k}: {bit_accuracy(d['outputs'][..., k : k + 1], d['targets'][..., k : k + 1]).mean():.1%} of scored steps right",
+            fontsize='small',
+        )
     axes[-1, 0].set_xlabel('time step')
     fig.colorbar(image, ax=axes[:, 0], label='value (pulses: ▲ +1, ▼ -1)', shrink=0.8)
-    per_bit = ', '.join(f'bit {b} {a:.1%}' for b,a in enumerate(d['bit_accuracy']))
+    per_bit = ', '.join(f'bit {b} {a:.1%}' for b, a in enumerate(d['bit_accuracy']))
     fig.suptitle(f"Flip-flop over {batch} trials: {per_bit}")
     return fig
+
+
 AnalyzerNBitFlipFlop.plot_raster = plot_raster
 
 # %% ../nbs/04_performance.ipynb #cb65e794
 DMTS_ANSWERS = ('match', 'non-match')
 
-def confusion_matrix(choices, # Reported answers: +1 match, -1 non-match, 0 tie
-                     correct): # Correct answers: +1 match, -1 non-match
+
+def confusion_matrix(
+    choices,  # Reported answers: +1 match, -1 non-match, 0 tie
+    correct,  # Correct answers: +1 match, -1 non-match
+):
     "2 x 2 fractions of trials: rows the correct answer (match, non-match), columns the reported one."
-    choices,correct = np.asarray(choices),np.asarray(correct)
+    choices, correct = np.asarray(choices), np.asarray(correct)
     counts = np.array([[np.sum((correct == a) & (choices == r)) for r in (1, -1)] for a in (1, -1)])
     totals = np.array([[np.sum(correct == a)] for a in (1, -1)])
     return counts / np.maximum(totals, 1)
@@ -385,131 +609,225 @@ def confusion_matrix(choices, # Reported answers: +1 match, -1 non-match, 0 tie
 # %% ../nbs/04_performance.ipynb #dda5c029
 class AnalyzerDMTS(PerformanceAnalyzer):
     "Performance of a network on delayed match to sample: a match / non-match confusion matrix."
+
     task_class = TaskDMTS
     output_labels = DMTS_ANSWERS
 
-    def calc_confusion_matrix(self,
-                              batch_size:int=256, # Number of trials
-                              sigma_rec:float=0.03, # Recurrent noise level
-                              sigma_inp:float=0.03, # Input noise level
-                              rng_numpy=None): # Seed or `np.random.Generator` for the noise
+    def calc_confusion_matrix(
+        self,
+        batch_size: int = 256,  # Number of trials
+        sigma_rec: float = 0.03,  # Recurrent noise level
+        sigma_inp: float = 0.03,  # Input noise level
+        rng_numpy=None,  # Seed or `np.random.Generator` for the noise
+    ):
         "Fractions of trials by correct (rows) and reported (columns) answer, match first (kept in `confusion_data`)."
-        inputs,targets,conditions,outputs = self._simulate(batch_size, sigma_rec, sigma_inp, rng_numpy)
+        inputs, targets, conditions, outputs = self._simulate(
+            batch_size, sigma_rec, sigma_inp, rng_numpy
+        )
         correct = np.array([c['correct_choice'] for c in conditions])
-        choices = read_choices(outputs, slice(self.task.task_params['dec_on'], self.task.task_params['dec_off']))
-        self.confusion_data = dict(matrix=confusion_matrix(choices, correct), accuracy=self.task.score(outputs, targets),
-                                   n_trials=np.array([np.sum(correct == a) for a in (1, -1)]))
+        choices = read_choices(
+            outputs, slice(self.task.task_params['dec_on'], self.task.task_params['dec_off'])
+        )
+        self.confusion_data = dict(
+            matrix=confusion_matrix(choices, correct),
+            accuracy=self.task.score(outputs, targets),
+            n_trials=np.array([np.sum(correct == a) for a in (1, -1)]),
+        )
         return self.confusion_data['matrix']
 
     def plot_confusion_matrix(self):
         "The confusion matrix as an annotated heatmap. Returns the figure."
         d = self._computed('confusion_data', 'calc_confusion_matrix')
-        fig,ax = plt.subplots(figsize=(4.6, 3.8), constrained_layout=True)
+        fig, ax = plt.subplots(figsize=(4.6, 3.8), constrained_layout=True)
         image = ax.imshow(d['matrix'], cmap='Blues', vmin=0, vmax=1)
-        for (i,j),v in np.ndenumerate(d['matrix']):
-            ax.text(j, i, f"{v:.1%}\nof {d['n_trials'][i]}", ha='center', va='center', color='w' if v > 0.6 else 'k')
-        ax.set_xticks([0, 1], DMTS_ANSWERS); ax.set_yticks([0, 1], DMTS_ANSWERS)
-        ax.set(xlabel='reported', ylabel='correct answer', title=f"DMTS: {d['accuracy']:.1%} correct")
+        for (i, j), v in np.ndenumerate(d['matrix']):
+            ax.text(
+                j,
+                i,
+                f"{v:.1%}\nof {d['n_trials'][i]}",
+                ha='center',
+                va='center',
+                color='w' if v > 0.6 else 'k',
+            )
+        ax.set_xticks([0, 1], DMTS_ANSWERS)
+        ax.set_yticks([0, 1], DMTS_ANSWERS)
+        ax.set(
+            xlabel='reported', ylabel='correct answer', title=f"DMTS: {d['accuracy']:.1%} correct"
+        )
         fig.colorbar(image, ax=ax, label='fraction of trials')
         return fig
 
 # %% ../nbs/04_performance.ipynb #4e3d9225
 class _AnalyzerMemoryAnti(PerformanceAnalyzer):
     "Performance on a memory-anti task: presented vs recalled stimulus."
-    def calc_recall(self,
-                    batch_size:int=256, # Number of random trials
-                    sigma_rec:float=0.03, # Recurrent noise level
-                    sigma_inp:float=0.03, # Input noise level
-                    rng_numpy=None): # Seed or `np.random.Generator` for the noise
+
+    def calc_recall(
+        self,
+        batch_size: int = 256,  # Number of random trials
+        sigma_rec: float = 0.03,  # Recurrent noise level
+        sigma_inp: float = 0.03,  # Input noise level
+        rng_numpy=None,  # Seed or `np.random.Generator` for the noise
+    ):
         "Presented and recalled stimulus of each trial and the task's score (kept in `recall_data`)."
-        inputs,targets,conditions,outputs = self._simulate(batch_size, sigma_rec, sigma_inp, rng_numpy)
+        inputs, targets, conditions, outputs = self._simulate(
+            batch_size, sigma_rec, sigma_inp, rng_numpy
+        )
         presented = np.array([c[self.task.stim_key] for c in conditions])
-        self.recall_data = dict(presented=presented, **self._read_recall(self.task._recalled(outputs), presented),
-                                score=self.task.score(outputs, targets), score_name=self.task.score_name)
+        self.recall_data = dict(
+            presented=presented,
+            **self._read_recall(self.task._recalled(outputs), presented),
+            score=self.task.score(outputs, targets),
+            score_name=self.task.score_name,
+        )
         return self.recall_data
+
 
 class AnalyzerMemoryAntiNumber(_AnalyzerMemoryAnti):
     "Performance of a network on MemoryAntiNumber: recalled vs presented number, with R^2."
-    task_class,output_labels = TaskMemoryAntiNumber,('number',)
-    def _read_recall(self, recalled, presented): return dict(recalled=recalled[0])
+
+    task_class, output_labels = TaskMemoryAntiNumber, ('number',)
+
+    def _read_recall(self, recalled, presented):
+        return dict(recalled=recalled[0])
 
     def plot_recall(self):
         "Recalled vs presented number, the target line and R^2. Returns the figure."
         d = self._computed('recall_data', 'calc_recall')
-        fig,ax = plt.subplots(figsize=(4.8, 4.3), constrained_layout=True)
+        fig, ax = plt.subplots(figsize=(4.8, 4.3), constrained_layout=True)
         ax.plot(d['presented'], d['recalled'], '.', alpha=0.6, label='trials')
-        x = np.array([-2, 2]); ax.plot(x, -x, 'k--', lw=1, label='target: $-x$')
-        ax.set(xlabel='presented number $x$', ylabel='recalled number', aspect='equal',
-               title=f"MemoryAntiNumber: $R^2$ = {d['score']:.3f}")
+        x = np.array([-2, 2])
+        ax.plot(x, -x, 'k--', lw=1, label='target: $-x$')
+        ax.set(
+            xlabel='presented number $x$',
+            ylabel='recalled number',
+            aspect='equal',
+            title=f"MemoryAntiNumber: $R^2$ = {d['score']:.3f}",
+        )
         ax.legend(frameon=False)
         return fig
 
+
 class AnalyzerMemoryAntiAngle(_AnalyzerMemoryAnti):
     "Performance of a network on MemoryAntiAngle: recalled vs presented angle, with the circular error."
-    task_class,output_labels = TaskMemoryAntiAngle,('cos', 'sin')
+
+    task_class, output_labels = TaskMemoryAntiAngle, ('cos', 'sin')
+
     def _read_recall(self, recalled, presented):
         angle = np.arctan2(recalled[1], recalled[0]) % (2 * np.pi)
-        return dict(recalled=angle, error_deg=np.degrees(angle_difference(angle, presented + np.pi)))
+        return dict(
+            recalled=angle, error_deg=np.degrees(angle_difference(angle, presented + np.pi))
+        )
 
     def plot_recall(self):
         "Recalled vs presented angle with the target line, and the distribution of circular errors. Returns the figure."
         d = self._computed('recall_data', 'calc_recall')
-        fig,(ax,hist) = plt.subplots(1, 2, figsize=(9.5, 4.2), constrained_layout=True)
-        ax.plot(np.degrees(d['presented']), np.degrees(d['recalled']), '.', alpha=0.6, label='trials')
-        ax.plot([0, 180, np.nan, 180, 360], [180, 360, np.nan, 0, 180], 'k--', lw=1, label=r'target: $\theta$ + 180°')
-        ax.set(xlabel=r'presented angle $\theta$ (deg)', ylabel='recalled angle (deg)', xticks=range(0, 361, 90), yticks=range(0, 361, 90),
-               xlim=(0, 360), ylim=(0, 360), aspect='equal', title='recalled vs presented')
+        fig, (ax, hist) = plt.subplots(1, 2, figsize=(9.5, 4.2), constrained_layout=True)
+        ax.plot(
+            np.degrees(d['presented']), np.degrees(d['recalled']), '.', alpha=0.6, label='trials'
+        )
+        ax.plot(
+            [0, 180, np.nan, 180, 360],
+            [180, 360, np.nan, 0, 180],
+            'k--',
+            lw=1,
+            label=r'target: $\theta$ + 180°',
+        )
+        ax.set(
+            xlabel=r'presented angle $\theta$ (deg)',
+            ylabel='recalled angle (deg)',
+            xticks=range(0, 361, 90),
+            yticks=range(0, 361, 90),
+            xlim=(0, 360),
+            ylim=(0, 360),
+            aspect='equal',
+            title='recalled vs presented',
+        )
         ax.legend(loc='center', frameon=False, fontsize='small')
         hist.hist(d['error_deg'], bins=np.linspace(-180, 180, 145), color='C0')
-        hist.set(xlabel='circular error: recalled - target (deg)', ylabel='trials', xlim=(-180, 180), xticks=range(-180, 181, 90),
-                 title=f"mean |error| = {d['score']:.1f}°")
+        hist.set(
+            xlabel='circular error: recalled - target (deg)',
+            ylabel='trials',
+            xlim=(-180, 180),
+            xticks=range(-180, 181, 90),
+            title=f"mean |error| = {d['score']:.1f}°",
+        )
         fig.suptitle('MemoryAntiAngle')
         return fig
 
 # %% ../nbs/04_performance.ipynb #3bbac0b1
-def _subclasses(cls:type):
+def _subclasses(cls: type):
     "All subclasses of `cls`, at any depth."
     for sub in cls.__subclasses__():
         yield sub
         yield from _subclasses(sub)
 
-def analyzer_for(rnn, # The network: an `RNN_numpy`, or anything with its `run` method
-                 task:Task) -> PerformanceAnalyzer: # The task
+
+def analyzer_for(
+    rnn,  # The network: an `RNN_numpy`, or anything with its `run` method
+    task: Task,  # The task
+) -> PerformanceAnalyzer:
     "The analyzer made for `task`'s class or its nearest base class; the generic `PerformanceAnalyzer` if none is."
-    made_for = {cls.task_class: cls for cls in _subclasses(PerformanceAnalyzer) if cls.task_class is not Task}
-    return next((made_for[c] for c in type(task).__mro__ if c in made_for), PerformanceAnalyzer)(rnn, task)
+    made_for = {
+        cls.task_class: cls
+        for cls in _subclasses(PerformanceAnalyzer)
+        if cls.task_class is not Task
+    }
+    return next((made_for[c] for c in type(task).__mro__ if c in made_for), PerformanceAnalyzer)(
+        rnn, task
+    )
 
 # %% ../nbs/04_performance.ipynb #7be875fe
 @patch
-def behaviour(self:PerformanceAnalyzer,
-              sigma_rec:float=0.03, # Recurrent noise level
-              sigma_inp:float=0.03, # Input noise level
-              rng_numpy=None): # Seed or `np.random.Generator` for the noise
+def behaviour(
+    self: PerformanceAnalyzer,
+    sigma_rec: float = 0.03,  # Recurrent noise level
+    sigma_inp: float = 0.03,  # Input noise level
+    rng_numpy=None,  # Seed or `np.random.Generator` for the noise
+):
     "The task's behavioural read-out of the noisy network: what to record, its figure (or `None`) and the figure's file name."
-    inputs,targets,_,outputs = self._simulate(None, sigma_rec, sigma_inp, rng_numpy)
-    return dict(score_name=self.task.score_name, score=self.task.score(outputs, targets)),None,None
+    inputs, targets, _, outputs = self._simulate(None, sigma_rec, sigma_inp, rng_numpy)
+    return (
+        dict(score_name=self.task.score_name, score=self.task.score(outputs, targets)),
+        None,
+        None,
+    )
 
 # %% ../nbs/04_performance.ipynb #56749855
 @patch
-def behaviour(self:AnalyzerCDDM, sigma_rec=0.03, sigma_inp=0.03, rng_numpy=None):
+def behaviour(self: AnalyzerCDDM, sigma_rec=0.03, sigma_inp=0.03, rng_numpy=None):
     "Psychometric data and curves, with the ratios of relevant to irrelevant slopes."
-    data = self.calc_psychometric_data(sigma_rec=sigma_rec, sigma_inp=sigma_inp, rng_numpy=rng_numpy)
-    return dict(psychometric_data=data, slope_ratios=self.slope_ratios()),self.plot_psychometric_data(),'psychometric.png'
+    data = self.calc_psychometric_data(
+        sigma_rec=sigma_rec, sigma_inp=sigma_inp, rng_numpy=rng_numpy
+    )
+    return (
+        dict(psychometric_data=data, slope_ratios=self.slope_ratios()),
+        self.plot_psychometric_data(),
+        'psychometric.png',
+    )
+
 
 @patch
-def behaviour(self:AnalyzerNBitFlipFlop, sigma_rec=0.03, sigma_inp=0.03, rng_numpy=None):
+def behaviour(self: AnalyzerNBitFlipFlop, sigma_rec=0.03, sigma_inp=0.03, rng_numpy=None):
     "The accuracy of each bit and a raster of trials."
     accuracy = self.calc_bit_accuracy(sigma_rec=sigma_rec, sigma_inp=sigma_inp, rng_numpy=rng_numpy)
-    return dict(bit_accuracy=accuracy),self.plot_raster(),'bit_accuracy.png'
+    return dict(bit_accuracy=accuracy), self.plot_raster(), 'bit_accuracy.png'
+
 
 @patch
-def behaviour(self:AnalyzerDMTS, sigma_rec=0.03, sigma_inp=0.03, rng_numpy=None):
+def behaviour(self: AnalyzerDMTS, sigma_rec=0.03, sigma_inp=0.03, rng_numpy=None):
     "The confusion matrix of match and non-match answers."
-    matrix = self.calc_confusion_matrix(sigma_rec=sigma_rec, sigma_inp=sigma_inp, rng_numpy=rng_numpy)
-    return dict(confusion_matrix=matrix, accuracy=self.confusion_data['accuracy']),self.plot_confusion_matrix(),'confusion_matrix.png'
+    matrix = self.calc_confusion_matrix(
+        sigma_rec=sigma_rec, sigma_inp=sigma_inp, rng_numpy=rng_numpy
+    )
+    return (
+        dict(confusion_matrix=matrix, accuracy=self.confusion_data['accuracy']),
+        self.plot_confusion_matrix(),
+        'confusion_matrix.png',
+    )
+
 
 @patch
-def behaviour(self:_AnalyzerMemoryAnti, sigma_rec=0.03, sigma_inp=0.03, rng_numpy=None):
+def behaviour(self: _AnalyzerMemoryAnti, sigma_rec=0.03, sigma_inp=0.03, rng_numpy=None):
     "The recalled against the presented stimulus."
     data = self.calc_recall(sigma_rec=sigma_rec, sigma_inp=sigma_inp, rng_numpy=rng_numpy)
-    return {data['score_name']: data['score']},self.plot_recall(),'recall.png'
+    return {data['score_name']: data['score']}, self.plot_recall(), 'recall.png'

@@ -20,23 +20,29 @@ import torch.nn.functional as F
 from .core import fresh_seed, require, require_number
 
 # %% ../nbs/02_rnn.ipynb #443c57d2
-def input_drive(u, # Inputs (T, B, n_inputs)
-                W_inp, # Input weights (N, n_inputs)
-                bias, # Recurrent bias (N,)
-                noise_inp=0., # Input noise, already scaled, same shape as `u`
-                noise_rec=0.): # Recurrent noise, already scaled, (T, B, N)
+def input_drive(
+    u,  # Inputs (T, B, n_inputs)
+    W_inp,  # Input weights (N, n_inputs)
+    bias,  # Recurrent bias (N,)
+    noise_inp=0.0,  # Input noise, already scaled, same shape as `u`
+    noise_rec=0.0,  # Recurrent noise, already scaled, (T, B, N)
+):
     "Everything inside the activation but the recurrent term, for all steps at once: (T, B, N)."
     return (u + noise_inp) @ W_inp.T + bias + noise_rec
 
-def euler_step(x, # States (B, N)
-               W_rec, # Recurrent weights (N, N)
-               drive_t, # `input_drive` at this step (B, N)
-               alpha:float, # dt / tau
-               f:Callable): # Activation
+
+def euler_step(
+    x,  # States (B, N)
+    W_rec,  # Recurrent weights (N, N)
+    drive_t,  # `input_drive` at this step (B, N)
+    alpha: float,  # dt / tau
+    f: Callable,  # Activation
+):
     "One forward-Euler step of tau dx/dt = -x + f(W_rec x + drive)."
     return x + alpha * (f(x @ W_rec.T + drive_t) - x)
 
-def noise_scale(sigma:float, alpha:float) -> float:
+
+def noise_scale(sigma: float, alpha: float) -> float:
     "Standard deviation of the per-step noise that gives a dt-independent noise level `sigma`."
     return np.sqrt(2 / alpha) * sigma
 
@@ -44,127 +50,213 @@ def noise_scale(sigma:float, alpha:float) -> float:
 @dataclass(frozen=True)
 class Activation:
     "An activation function in its NumPy and torch forms, with its derivatives."
-    name:str
-    numpy:Callable          # f(z) on arrays
-    torch:Callable          # f(z) on tensors
-    derivative:Callable     # f'(z) on arrays
-    torch_:Callable = None  # f(z) on a tensor, in place
-    grad_from_output_:Callable = None  # turns a tensor of outputs r = f(z) into f'(z), in place
 
-def _sigmoid(z): return 0.5 * (1 + np.tanh(0.5 * z))
+    name: str
+    numpy: Callable  # f(z) on arrays
+    torch: Callable  # f(z) on tensors
+    derivative: Callable  # f'(z) on arrays
+    torch_: Callable = None  # f(z) on a tensor, in place
+    grad_from_output_: Callable = None  # turns a tensor of outputs r = f(z) into f'(z), in place
 
-ACTIVATIONS = {a.name: a for a in [
-    Activation('relu', lambda z: np.maximum(z, 0), torch.relu, lambda z: (z > 0).astype(z.dtype),
-               torch.relu_, lambda r: r.sign_()),                           # r >= 0, so sign(r) is the step function
-    Activation('tanh', np.tanh, torch.tanh, lambda z: 1 - np.tanh(z)**2, torch.tanh_, lambda r: r.mul_(r).neg_().add_(1)),
-    Activation('sigmoid', _sigmoid, torch.sigmoid, lambda z: _sigmoid(z) * (1 - _sigmoid(z)),
-               torch.sigmoid_, lambda r: r.addcmul_(r, r, value=-1)),
-    Activation('softplus', lambda z: np.logaddexp(0, z), F.softplus, _sigmoid,
-               lambda z: z.copy_(F.softplus(z)), lambda r: r.neg_().expm1_().neg_()),
-]}
+
+def _sigmoid(z):
+    return 0.5 * (1 + np.tanh(0.5 * z))
+
+
+ACTIVATIONS = {
+    a.name: a
+    for a in [
+        Activation(
+            'relu',
+            lambda z: np.maximum(z, 0),
+            torch.relu,
+            lambda z: (z > 0).astype(z.dtype),
+            torch.relu_,
+            lambda r: r.sign_(),
+        ),  # r >= 0, so sign(r) is the step function
+        Activation(
+            'tanh',
+            np.tanh,
+            torch.tanh,
+            lambda z: 1 - np.tanh(z) ** 2,
+            torch.tanh_,
+            lambda r: r.mul_(r).neg_().add_(1),
+        ),
+        Activation(
+            'sigmoid',
+            _sigmoid,
+            torch.sigmoid,
+            lambda z: _sigmoid(z) * (1 - _sigmoid(z)),
+            torch.sigmoid_,
+            lambda r: r.addcmul_(r, r, value=-1),
+        ),
+        Activation(
+            'softplus',
+            lambda z: np.logaddexp(0, z),
+            F.softplus,
+            _sigmoid,
+            lambda z: z.copy_(F.softplus(z)),
+            lambda r: r.neg_().expm1_().neg_(),
+        ),
+    ]
+}
 
 # %% ../nbs/02_rnn.ipynb #d7edb8d5
-_KNOWN_CALLABLES = {np.tanh: 'tanh', torch.tanh: 'tanh', torch.relu: 'relu', F.relu: 'relu', torch.sigmoid: 'sigmoid',
-                    F.sigmoid: 'sigmoid', F.softplus: 'softplus'}
+_KNOWN_CALLABLES = {
+    np.tanh: 'tanh',
+    torch.tanh: 'tanh',
+    torch.relu: 'relu',
+    F.relu: 'relu',
+    torch.sigmoid: 'sigmoid',
+    F.sigmoid: 'sigmoid',
+    F.softplus: 'softplus',
+}
 
-def _custom_activation(f:Callable) -> Activation:
+
+def _custom_activation(f: Callable) -> Activation:
     "An `Activation` for an arbitrary elementwise callable, with central-difference derivatives."
-    def derivative(z, h=1e-6): return (f(z + h) - f(z - h)) / (2 * h)
+
+    def derivative(z, h=1e-6):
+        return (f(z + h) - f(z - h)) / (2 * h)
+
     return Activation(getattr(f, '__name__', 'custom'), f, f, derivative)
+
 
 def get_activation(activation) -> Activation:
     "The `Activation` for a name, a known function, an `Activation` or any elementwise callable."
-    if isinstance(activation, Activation): return activation
+    if isinstance(activation, Activation):
+        return activation
     if isinstance(activation, str):
         if activation not in ACTIVATIONS:
-            raise ValueError(f"activation={activation!r} is unknown: use one of {sorted(ACTIVATIONS)} or a callable.")
+            raise ValueError(
+                f"activation={activation!r} is unknown: use one of {sorted(ACTIVATIONS)} or a callable."
+            )
         return ACTIVATIONS[activation]
-    if callable(activation): return ACTIVATIONS[_KNOWN_CALLABLES[activation]] if activation in _KNOWN_CALLABLES else _custom_activation(activation)
-    raise ValueError(f"activation={activation!r} is invalid: use one of {sorted(ACTIVATIONS)} or a callable.")
+    if callable(activation):
+        return (
+            ACTIVATIONS[_KNOWN_CALLABLES[activation]]
+            if activation in _KNOWN_CALLABLES
+            else _custom_activation(activation)
+        )
+    raise ValueError(
+        f"activation={activation!r} is invalid: use one of {sorted(ACTIVATIONS)} or a callable."
+    )
 
 # %% ../nbs/02_rnn.ipynb #5e5b614a
-def check_time_constants(dt:float, tau:float):
+def check_time_constants(dt: float, tau: float):
     "Check that the Euler step is positive and no larger than the time constant."
     require_number('dt', dt, 0)
     require_number('tau', tau, 0)
     require(dt <= tau, 'dt', dt, f"the Euler step must not exceed tau={tau}")
 
-def check_inputs(u, n_inputs:int):
+
+def check_inputs(u, n_inputs: int):
     "Check an input batch: shape (n_inputs, n_steps, batch) and finite values."
     shape = tuple(u.shape)
     require(len(shape) == 3, 'input shape', shape, "inputs must be (n_inputs, n_steps, batch)")
-    require(shape[0] == n_inputs, 'input channels', shape[0], f"the network has n_inputs={n_inputs}")
+    require(
+        shape[0] == n_inputs, 'input channels', shape[0], f"the network has n_inputs={n_inputs}"
+    )
     finite = bool(torch.isfinite(u).all()) if torch.is_tensor(u) else bool(np.isfinite(u).all())
     require(finite, 'inputs', 'NaN or inf', "inputs must be finite")
 
 # %% ../nbs/02_rnn.ipynb #396c24fe
-def dale_signs(N:int, exc_fraction:float) -> np.ndarray:
+def dale_signs(N: int, exc_fraction: float) -> np.ndarray:
     "+1 for the first round(exc_fraction * N) (excitatory) units, -1 for the rest."
-    require(0 <= exc_fraction <= 1, 'exc_fraction', exc_fraction, "a fraction in [0, 1] is required")
+    require(
+        0 <= exc_fraction <= 1, 'exc_fraction', exc_fraction, "a fraction in [0, 1] is required"
+    )
     n_exc = int(round(exc_fraction * N))
     return np.r_[np.ones(n_exc), -np.ones(N - n_exc)]
 
-def init_weights(N:int, n_inputs:int, n_outputs:int, # Sizes
-                 constrained:bool, # Dale's law and non-negative input and output weights
-                 exc_fraction:float, # Fraction of excitatory units under Dale's law
-                 connectivity_mask:np.ndarray, # Allowed recurrent connections (N, N)
-                 spectral_rad:float, # Spectral radius of the initial W_rec
-                 generator:torch.Generator): # Source of every random draw
+
+def init_weights(
+    N: int,
+    n_inputs: int,
+    n_outputs: int,  # Sizes
+    constrained: bool,  # Dale's law and non-negative input and output weights
+    exc_fraction: float,  # Fraction of excitatory units under Dale's law
+    connectivity_mask: np.ndarray,  # Allowed recurrent connections (N, N)
+    spectral_rad: float,  # Spectral radius of the initial W_rec
+    generator: torch.Generator,  # Source of every random draw
+):
     "Initial W_rec, W_inp, W_out as float64 NumPy arrays."
-    def randn(*shape): return torch.randn(*shape, generator=generator, dtype=torch.float64).numpy()
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=generator, dtype=torch.float64).numpy()
+
     W_rec = randn(N, N) / np.sqrt(N) * connectivity_mask
-    W_inp,W_out = randn(N, n_inputs),randn(n_outputs, N) / np.sqrt(N)
+    W_inp, W_out = randn(N, n_inputs), randn(n_outputs, N) / np.sqrt(N)
     if constrained:
         signs = dale_signs(N, exc_fraction)
         n_exc = int((signs > 0).sum())
         balance = np.where(signs > 0, 1.0, n_exc / max(N - n_exc, 1))
-        W_rec,W_inp,W_out = np.abs(W_rec) * (signs * balance)[None, :],np.abs(W_inp),np.abs(W_out)
+        W_rec, W_inp, W_out = (
+            np.abs(W_rec) * (signs * balance)[None, :],
+            np.abs(W_inp),
+            np.abs(W_out),
+        )
     radius = np.abs(np.linalg.eigvals(W_rec)).max()
-    if radius > 0: W_rec = W_rec * spectral_rad / radius
-    return W_rec,W_inp,W_out
+    if radius > 0:
+        W_rec = W_rec * spectral_rad / radius
+    return W_rec, W_inp, W_out
 
 # %% ../nbs/02_rnn.ipynb #8be1d464
 class CTRNNFunction(torch.autograd.Function):
     "The Euler-discretised CTRNN over all time steps as one autograd node with a hand-written backward."
+
     @staticmethod
-    def forward(ctx,
-                u1, # Inputs with a trailing column of ones (T, B, n_inputs + 1), input noise included
-                x0, # Initial states (B, N)
-                W_rec, # Recurrent weights (N, N)
-                W_inp1, # Input weights with the bias as last column (N, n_inputs + 1)
-                W_out, # Output weights (n_outputs, N)
-                alpha:float, # dt / tau
-                activation:Activation, # A built-in activation
-                noise_std:float, # Per-step standard deviation of the recurrent noise
-                generator:torch.Generator, # Source of the recurrent noise
-                consume:bool=True): # Let the backward pass overwrite its saved buffer (it can then run only once)
+    def forward(
+        ctx,
+        u1,  # Inputs with a trailing column of ones (T, B, n_inputs + 1), input noise included
+        x0,  # Initial states (B, N)
+        W_rec,  # Recurrent weights (N, N)
+        W_inp1,  # Input weights with the bias as last column (N, n_inputs + 1)
+        W_out,  # Output weights (n_outputs, N)
+        alpha: float,  # dt / tau
+        activation: Activation,  # A built-in activation
+        noise_std: float,  # Per-step standard deviation of the recurrent noise
+        generator: torch.Generator,  # Source of the recurrent noise
+        consume: bool = True,  # Let the backward pass overwrite its saved buffer (it can then run only once)
+    ):
         "States x_1..x_T (T, B, N), outputs (T, B, n_outputs) and the mean squared state (the rate penalty)."
-        T,B,_ = u1.shape
+        T, B, _ = u1.shape
         N = W_rec.shape[0]
         Z = u1.new_empty(T, B, N)
-        if noise_std > 0: Z.normal_(0, noise_std, generator=generator)
-        else: Z.zero_()
+        if noise_std > 0:
+            Z.normal_(0, noise_std, generator=generator)
+        else:
+            Z.zero_()
         Z.view(T * B, N).addmm_(u1.reshape(T * B, -1), W_inp1.t())
-        X = u1.new_empty(T + 1, B, N); X[0] = x0
-        W_t,xs = W_rec.t(),X.unbind(0)
-        for x,x_next,z in zip(xs[:-1], xs[1:], Z.unbind(0)):
+        X = u1.new_empty(T + 1, B, N)
+        X[0] = x0
+        W_t, xs = W_rec.t(), X.unbind(0)
+        for x, x_next, z in zip(xs[:-1], xs[1:], Z.unbind(0)):
             activation.torch_(z.addmm_(x, W_t))
             torch.lerp(x, z, alpha, out=x_next)
         ctx.save_for_backward(X, u1, W_rec, W_inp1, W_out)
-        ctx.R,ctx.alpha,ctx.activation,ctx.consume = Z,alpha,activation,consume
+        ctx.R, ctx.alpha, ctx.activation, ctx.consume = Z, alpha, activation, consume
         ctx.set_materialize_grads(False)
         states = X[1:]
-        return states,states @ W_out.t(),_mean_square(states)
+        return states, states @ W_out.t(), _mean_square(states)
 
     @staticmethod
     def backward(ctx, grad_states, grad_outputs, grad_rate):
-        if not hasattr(ctx, 'R'): raise RuntimeError("CTRNNFunction's backward can run only once per forward pass.")
-        X,u1,W_rec,W_inp1,W_out = ctx.saved_tensors
-        dZ,alpha = ctx.activation.grad_from_output_(ctx.R if ctx.consume else ctx.R.clone()),ctx.alpha
-        if ctx.consume: del ctx.R
-        T,B,N = dZ.shape
-        arriving,dzs = _arriving_gradient(grad_states, grad_outputs, grad_rate, X, W_out),dZ.unbind(0)
-        G,tmp = arriving(T - 1, torch.empty_like(X[0])),torch.empty_like(X[0])
+        if not hasattr(ctx, 'R'):
+            raise RuntimeError("CTRNNFunction's backward can run only once per forward pass.")
+        X, u1, W_rec, W_inp1, W_out = ctx.saved_tensors
+        dZ, alpha = (
+            ctx.activation.grad_from_output_(ctx.R if ctx.consume else ctx.R.clone()),
+            ctx.alpha,
+        )
+        if ctx.consume:
+            del ctx.R
+        T, B, N = dZ.shape
+        arriving, dzs = (
+            _arriving_gradient(grad_states, grad_outputs, grad_rate, X, W_out),
+            dZ.unbind(0),
+        )
+        G, tmp = arriving(T - 1, torch.empty_like(X[0])), torch.empty_like(X[0])
         for t in range(T - 1, 0, -1):
             dzs[t].mul_(G)
             arriving(t - 1, tmp).add_(G, alpha=1 - alpha)
@@ -173,216 +265,372 @@ class CTRNNFunction(torch.autograd.Function):
         grad_x0 = torch.addmm(G, dzs[0], W_rec, beta=1 - alpha, alpha=alpha)
         grad_W_rec = (dZ.view(T * B, N).t() @ X[:-1].reshape(T * B, N)).mul_(alpha)
         grad_W_inp1 = torch.bmm(u1.transpose(1, 2), dZ).sum(0).t().mul_(alpha)
-        grad_W_out = None if grad_outputs is None else torch.bmm(grad_outputs.transpose(1, 2), X[1:]).sum(0)
+        grad_W_out = (
+            None if grad_outputs is None else torch.bmm(grad_outputs.transpose(1, 2), X[1:]).sum(0)
+        )
         grad_u1 = (dZ @ (alpha * W_inp1)) if ctx.needs_input_grad[0] else None
-        return grad_u1,grad_x0,grad_W_rec,grad_W_inp1,grad_W_out,None,None,None,None,None
+        return grad_u1, grad_x0, grad_W_rec, grad_W_inp1, grad_W_out, None, None, None, None, None
+
 
 def _mean_square(states):
     "The mean of the squared states (T, B, N) in one pass: a dot product per state, added up in float64."
-    return torch.linalg.vecdot(states, states).sum(dtype=torch.float64).div(states.numel()).to(states.dtype)
+    return (
+        torch.linalg.vecdot(states, states)
+        .sum(dtype=torch.float64)
+        .div(states.numel())
+        .to(states.dtype)
+    )
+
 
 def _arriving_gradient(grad_states, grad_outputs, grad_rate, X, W_out):
     "A function (t, out) -> the gradient arriving at state x_{t+1} (B, N) through the outputs, the mean squared rate and directly."
-    rate_weight = 0. if grad_rate is None else 2 * grad_rate.item() / X[1:].numel()
+    rate_weight = 0.0 if grad_rate is None else 2 * grad_rate.item() / X[1:].numel()
     xs = X.unbind(0)[1:]
     through_outputs = None if grad_outputs is None else grad_outputs.unbind(0)
     direct = None if grad_states is None else grad_states.unbind(0)
+
     def arriving(t, out):
-        if through_outputs is not None: torch.addmm(xs[t], through_outputs[t], W_out, beta=rate_weight, out=out)
-        elif rate_weight: torch.mul(xs[t], rate_weight, out=out)
-        else: out.zero_()
+        if through_outputs is not None:
+            torch.addmm(xs[t], through_outputs[t], W_out, beta=rate_weight, out=out)
+        elif rate_weight:
+            torch.mul(xs[t], rate_weight, out=out)
+        else:
+            out.zero_()
         return out if direct is None else out.add_(direct[t])
+
     return arriving
 
 # %% ../nbs/02_rnn.ipynb #ce9af5c8
 class RNN_pytorch(torch.nn.Module):
     "A continuous-time RNN in PyTorch, trained by backpropagation through time."
-    def __init__(self,
-                 N:int, # Number of recurrent units
-                 activation='relu', # 'relu', 'tanh', 'sigmoid', 'softplus' or a callable
-                 dt:float=1, # Euler time step
-                 tau:float=10, # Time constant
-                 constrained:bool=True, # Dale's law, non-negative W_inp and W_out
-                 connectivity_density_rec:float=1.0, # Fraction of recurrent connections present
-                 spectral_rad:float=1.2, # Spectral radius of the initial W_rec
-                 sigma_rec:float=0.03, # Recurrent noise level
-                 sigma_inp:float=0.03, # Input noise level
-                 bias_rec=None, # Recurrent bias (N,); zeros and not trained when `None`
-                 y_init=None, # Initial state (N,); zeros when `None`
-                 random_generator:torch.Generator=None, # Generator for every random draw
-                 input_size:int=6, # Number of input channels
-                 output_size:int=2, # Number of output channels
-                 device=None, # Device; CUDA when available if `None`
-                 exc_fraction:float=0.8, # Fraction of excitatory units under Dale's law
-                 connectivity_mask=None, # Allowed recurrent connections (N, N); drawn from the density if `None`
-                 seed:int=None): # Seed for a new generator when `random_generator` is `None`
+
+    def __init__(
+        self,
+        N: int,  # Number of recurrent units
+        activation='relu',  # 'relu', 'tanh', 'sigmoid', 'softplus' or a callable
+        dt: float = 1,  # Euler time step
+        tau: float = 10,  # Time constant
+        constrained: bool = True,  # Dale's law, non-negative W_inp and W_out
+        connectivity_density_rec: float = 1.0,  # Fraction of recurrent connections present
+        spectral_rad: float = 1.2,  # Spectral radius of the initial W_rec
+        sigma_rec: float = 0.03,  # Recurrent noise level
+        sigma_inp: float = 0.03,  # Input noise level
+        bias_rec=None,  # Recurrent bias (N,); zeros and not trained when `None`
+        y_init=None,  # Initial state (N,); zeros when `None`
+        random_generator: torch.Generator = None,  # Generator for every random draw
+        input_size: int = 6,  # Number of input channels
+        output_size: int = 2,  # Number of output channels
+        device=None,  # Device; CUDA when available if `None`
+        exc_fraction: float = 0.8,  # Fraction of excitatory units under Dale's law
+        connectivity_mask=None,  # Allowed recurrent connections (N, N); drawn from the density if `None`
+        seed: int = None,  # Seed for a new generator when `random_generator` is `None`
+    ):
         super().__init__()
-        for name,size,most in (('N', N, 20_000), ('input_size', input_size, 10**4), ('output_size', output_size, 10**4)):
+        for name, size, most in (
+            ('N', N, 20_000),
+            ('input_size', input_size, 10**4),
+            ('output_size', output_size, 10**4),
+        ):
             require_number(name, size, 0, most, integer=True)
         check_time_constants(dt, tau)
         require_number('connectivity_density_rec', connectivity_density_rec, 0, 1)
         require_number('spectral_rad', spectral_rad, 0)
         require_number('exc_fraction', exc_fraction, 0, 1, strict=False)
-        for name,sigma in (('sigma_rec', sigma_rec), ('sigma_inp', sigma_inp)): require_number(name, sigma, 0, strict=False)
-        self.N,self.dt,self.tau,self.constrained = int(N),float(dt),float(tau),constrained
-        self.sigma_rec,self.sigma_inp,self.exc_fraction = sigma_rec,sigma_inp,exc_fraction
-        self.input_size,self.output_size,self.spectral_rad = input_size,output_size,spectral_rad
+        for name, sigma in (('sigma_rec', sigma_rec), ('sigma_inp', sigma_inp)):
+            require_number(name, sigma, 0, strict=False)
+        self.N, self.dt, self.tau, self.constrained = int(N), float(dt), float(tau), constrained
+        self.sigma_rec, self.sigma_inp, self.exc_fraction = sigma_rec, sigma_inp, exc_fraction
+        self.input_size, self.output_size, self.spectral_rad = input_size, output_size, spectral_rad
         self.activation = get_activation(activation)
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-        self.generator = random_generator or torch.Generator().manual_seed(seed if seed is not None else fresh_seed())
+        self.generator = random_generator or torch.Generator().manual_seed(
+            seed if seed is not None else fresh_seed()
+        )
         mask = self._connectivity_mask(connectivity_mask, connectivity_density_rec)
-        W_rec,W_inp,W_out = init_weights(self.N, input_size, output_size, constrained, exc_fraction, mask, spectral_rad, self.generator)
-        as_param = lambda a: torch.nn.Parameter(torch.tensor(a, dtype=torch.float32, device=self.device))
-        self.W_rec,self.W_inp,self.W_out = as_param(W_rec),as_param(W_inp),as_param(W_out)
+        W_rec, W_inp, W_out = init_weights(
+            self.N,
+            input_size,
+            output_size,
+            constrained,
+            exc_fraction,
+            mask,
+            spectral_rad,
+            self.generator,
+        )
+        as_param = lambda a: torch.nn.Parameter(
+            torch.tensor(a, dtype=torch.float32, device=self.device)
+        )
+        self.W_rec, self.W_inp, self.W_out = as_param(W_rec), as_param(W_inp), as_param(W_out)
         self.bias_rec = as_param(np.zeros(self.N) if bias_rec is None else bias_rec)
         self.bias_rec.requires_grad_(bias_rec is not None)
-        self.register_buffer('y_init', torch.tensor(np.zeros(self.N) if y_init is None else y_init, dtype=torch.float32, device=self.device))
-        self.register_buffer('connectivity_mask', torch.tensor(mask, dtype=torch.float32, device=self.device))
-        self.register_buffer('dale_mask', torch.tensor(dale_signs(self.N, exc_fraction) if constrained else np.zeros(self.N), dtype=torch.float32, device=self.device))
+        self.register_buffer(
+            'y_init',
+            torch.tensor(
+                np.zeros(self.N) if y_init is None else y_init,
+                dtype=torch.float32,
+                device=self.device,
+            ),
+        )
+        self.register_buffer(
+            'connectivity_mask', torch.tensor(mask, dtype=torch.float32, device=self.device)
+        )
+        self.register_buffer(
+            'dale_mask',
+            torch.tensor(
+                dale_signs(self.N, exc_fraction) if constrained else np.zeros(self.N),
+                dtype=torch.float32,
+                device=self.device,
+            ),
+        )
 
     def _connectivity_mask(self, mask, density):
         "The recurrent connectivity mask: given, or drawn with `density`; no self-connections under Dale's law."
-        if mask is None: mask = (torch.rand(self.N, self.N, generator=self.generator) < density).double().numpy()
+        if mask is None:
+            mask = (torch.rand(self.N, self.N, generator=self.generator) < density).double().numpy()
         mask = np.asarray(mask, dtype=float)
-        require(mask.shape == (self.N, self.N), 'connectivity_mask shape', mask.shape, f"(N, N) = ({self.N}, {self.N}) is required")
-        if self.constrained: np.fill_diagonal(mask, 0)
+        require(
+            mask.shape == (self.N, self.N),
+            'connectivity_mask shape',
+            mask.shape,
+            f"(N, N) = ({self.N}, {self.N}) is required",
+        )
+        if self.constrained:
+            np.fill_diagonal(mask, 0)
         return mask
 
     @property
-    def alpha(self): return self.dt / self.tau
+    def alpha(self):
+        return self.dt / self.tau
 
 # %% ../nbs/02_rnn.ipynb #6f7f9c43
 @torch.no_grad()
-def enforce_constraints(self:RNN_pytorch):
+def enforce_constraints(self: RNN_pytorch):
     "Re-impose the connectivity mask, Dale's law and non-negative input and output weights."
     self.W_rec.mul_(self.connectivity_mask)
     if self.constrained:
-        self.W_rec.copy_(torch.where(self.W_rec * self.dale_mask[None, :] < 0, 0., self.W_rec))
-        self.W_inp.clamp_(min=0); self.W_out.clamp_(min=0)
+        self.W_rec.copy_(torch.where(self.W_rec * self.dale_mask[None, :] < 0, 0.0, self.W_rec))
+        self.W_inp.clamp_(min=0)
+        self.W_out.clamp_(min=0)
+
+
 RNN_pytorch.enforce_constraints = enforce_constraints
 
 # %% ../nbs/02_rnn.ipynb #763d6c2b
-def _noise(self:RNN_pytorch, shape, sigma):
+def _noise(self: RNN_pytorch, shape, sigma):
     "Scaled Gaussian noise of `shape` from the network's generator, on its device (0 when `sigma` is 0)."
-    if sigma == 0: return 0.
-    return torch.empty(shape).normal_(0, noise_scale(sigma, self.alpha), generator=self.generator).to(self.device)
+    if sigma == 0:
+        return 0.0
+    return (
+        torch.empty(shape)
+        .normal_(0, noise_scale(sigma, self.alpha), generator=self.generator)
+        .to(self.device)
+    )
 
-def _reference_run(self:RNN_pytorch, u, sigma_rec):
+
+def _reference_run(self: RNN_pytorch, u, sigma_rec):
     "States (T, B, N), outputs (T, B, n_outputs) and mean squared rate from the plain autograd loop over `euler_step`."
-    drive = input_drive(u, self.W_inp, self.bias_rec, 0., _noise(self, u.shape[:2] + (self.N,), sigma_rec))
-    xs,x = [],self.y_init.expand(u.shape[1], self.N)
-    for d in drive.unbind(0): x = euler_step(x, self.W_rec, d, self.alpha, self.activation.torch); xs.append(x)
+    drive = input_drive(
+        u, self.W_inp, self.bias_rec, 0.0, _noise(self, u.shape[:2] + (self.N,), sigma_rec)
+    )
+    xs, x = [], self.y_init.expand(u.shape[1], self.N)
+    for d in drive.unbind(0):
+        x = euler_step(x, self.W_rec, d, self.alpha, self.activation.torch)
+        xs.append(x)
     states = torch.stack(xs)
-    return states,states @ self.W_out.T,states.pow(2).mean()
+    return states, states @ self.W_out.T, states.pow(2).mean()
 
-def _fast_run(self:RNN_pytorch, u, sigma_rec):
+
+def _fast_run(self: RNN_pytorch, u, sigma_rec):
     "States (T, B, N), outputs (T, B, n_outputs) and mean squared rate from `CTRNNFunction`."
     u1 = torch.cat([u, u.new_ones(u.shape[:2] + (1,))], dim=-1)
     W_inp1 = torch.cat([self.W_inp, self.bias_rec[:, None]], dim=1)
-    return CTRNNFunction.apply(u1, self.y_init.expand(u.shape[1], self.N), self.W_rec, W_inp1, self.W_out, self.alpha,
-                               self.activation, noise_scale(sigma_rec, self.alpha), self.generator)
+    return CTRNNFunction.apply(
+        u1,
+        self.y_init.expand(u.shape[1], self.N),
+        self.W_rec,
+        W_inp1,
+        self.W_out,
+        self.alpha,
+        self.activation,
+        noise_scale(sigma_rec, self.alpha),
+        self.generator,
+    )
 
-def forward(self:RNN_pytorch,
-            u, # Inputs (n_inputs, n_steps, batch), a tensor or an array
-            w_noise:bool=True, # Add the recurrent and input noise
-            reference:bool=False, # Use the plain autograd loop instead of the fast path
-            with_rate:bool=False): # Also return the mean squared state (the rate penalty of training)
+
+def forward(
+    self: RNN_pytorch,
+    u,  # Inputs (n_inputs, n_steps, batch), a tensor or an array
+    w_noise: bool = True,  # Add the recurrent and input noise
+    reference: bool = False,  # Use the plain autograd loop instead of the fast path
+    with_rate: bool = False,  # Also return the mean squared state (the rate penalty of training)
+):
     "States (N, n_steps, batch) and outputs (n_outputs, n_steps, batch) for the inputs `u`, and the mean squared rate if asked."
     check_inputs(u, self.input_size)
-    u = torch.as_tensor(u, dtype=torch.float32, device=self.device).permute(1, 2, 0)   # (T, B, n_inputs)
-    if w_noise and self.sigma_inp > 0: u = u + _noise(self, u.shape, self.sigma_inp)
+    # (T, B, n_inputs)
+    u = torch.as_tensor(u, dtype=torch.float32, device=self.device).permute(1, 2, 0)
+    if w_noise and self.sigma_inp > 0:
+        u = u + _noise(self, u.shape, self.sigma_inp)
     sigma_rec = self.sigma_rec if w_noise else 0
-    use_reference = reference or self.activation.grad_from_output_ is None or self.device.type != 'cpu'
-    states,outputs,rate = (_reference_run if use_reference else _fast_run)(self, u, sigma_rec)
-    return (states.permute(2, 0, 1),outputs.permute(2, 0, 1)) + ((rate,) if with_rate else ())
+    use_reference = (
+        reference or self.activation.grad_from_output_ is None or self.device.type != 'cpu'
+    )
+    states, outputs, rate = (_reference_run if use_reference else _fast_run)(self, u, sigma_rec)
+    return (states.permute(2, 0, 1), outputs.permute(2, 0, 1)) + ((rate,) if with_rate else ())
+
+
 RNN_pytorch.forward = forward
 
 # %% ../nbs/02_rnn.ipynb #4f015564
-def get_params(self:RNN_pytorch) -> dict:
+def get_params(self: RNN_pytorch) -> dict:
     "The network's parameters and settings as plain NumPy arrays and numbers."
-    arrays = {k: getattr(self, k).detach().cpu().numpy().astype(np.float64)
-              for k in ('W_inp', 'W_rec', 'W_out', 'bias_rec', 'y_init', 'connectivity_mask')}
-    return dict(N=self.N, dt=self.dt, tau=self.tau, activation=self.activation.name, constrained=self.constrained,
-                exc_fraction=self.exc_fraction, sigma_rec=self.sigma_rec, sigma_inp=self.sigma_inp, **arrays)
+    arrays = {
+        k: getattr(self, k).detach().cpu().numpy().astype(np.float64)
+        for k in ('W_inp', 'W_rec', 'W_out', 'bias_rec', 'y_init', 'connectivity_mask')
+    }
+    return dict(
+        N=self.N,
+        dt=self.dt,
+        tau=self.tau,
+        activation=self.activation.name,
+        constrained=self.constrained,
+        exc_fraction=self.exc_fraction,
+        sigma_rec=self.sigma_rec,
+        sigma_inp=self.sigma_inp,
+        **arrays,
+    )
+
 
 @torch.no_grad()
-def set_params(self:RNN_pytorch, params:dict):
+def set_params(self: RNN_pytorch, params: dict):
     "Load weights, bias and initial state from a dict of arrays (as returned by `get_params`)."
     for k in ('W_inp', 'W_rec', 'W_out', 'bias_rec', 'y_init', 'connectivity_mask'):
-        if params.get(k) is None: continue
+        if params.get(k) is None:
+            continue
         target = getattr(self, k)
         value = torch.as_tensor(np.asarray(params[k]), dtype=target.dtype, device=target.device)
-        require(value.shape == target.shape, k, tuple(value.shape), f"shape {tuple(target.shape)} is required")
+        require(
+            value.shape == target.shape,
+            k,
+            tuple(value.shape),
+            f"shape {tuple(target.shape)} is required",
+        )
         target.copy_(value)
-RNN_pytorch.get_params,RNN_pytorch.set_params = get_params,set_params
+
+
+RNN_pytorch.get_params, RNN_pytorch.set_params = get_params, set_params
 
 # %% ../nbs/02_rnn.ipynb #54dc0c37
 class RNN_numpy:
     "A continuous-time RNN in NumPy, for analysis: right-hand side, Jacobian and simulation."
-    def __init__(self,
-                 N:int, # Number of recurrent units
-                 dt:float, # Euler time step
-                 tau:float, # Time constant
-                 W_inp:np.ndarray, # Input weights (N, n_inputs)
-                 W_rec:np.ndarray, # Recurrent weights (N, N)
-                 W_out:np.ndarray, # Output weights (n_outputs, N)
-                 bias_rec:np.ndarray=None, # Recurrent bias (N,)
-                 activation='relu', # Name or callable
-                 y_init:np.ndarray=None): # Initial state (N,)
+
+    def __init__(
+        self,
+        N: int,  # Number of recurrent units
+        dt: float,  # Euler time step
+        tau: float,  # Time constant
+        W_inp: np.ndarray,  # Input weights (N, n_inputs)
+        W_rec: np.ndarray,  # Recurrent weights (N, N)
+        W_out: np.ndarray,  # Output weights (n_outputs, N)
+        bias_rec: np.ndarray = None,  # Recurrent bias (N,)
+        activation='relu',  # Name or callable
+        y_init: np.ndarray = None,  # Initial state (N,)
+    ):
         check_time_constants(dt, tau)
-        self.N,self.dt,self.tau = int(N),float(dt),float(tau)
-        self.W_inp,self.W_rec,self.W_out = (np.asarray(a, dtype=np.float64) for a in (W_inp, W_rec, W_out))
-        for name,a,shape in (('W_rec', self.W_rec, (self.N, self.N)), ('W_inp', self.W_inp, (self.N, self.W_inp.shape[-1])),
-                             ('W_out', self.W_out, (self.W_out.shape[0], self.N))):
-            require(a.shape == shape, f'{name} shape', a.shape, f"{shape} is required for N={self.N}")
-        self.bias_rec = np.zeros(self.N) if bias_rec is None else np.asarray(bias_rec, dtype=np.float64)
+        self.N, self.dt, self.tau = int(N), float(dt), float(tau)
+        self.W_inp, self.W_rec, self.W_out = (
+            np.asarray(a, dtype=np.float64) for a in (W_inp, W_rec, W_out)
+        )
+        for name, a, shape in (
+            ('W_rec', self.W_rec, (self.N, self.N)),
+            ('W_inp', self.W_inp, (self.N, self.W_inp.shape[-1])),
+            ('W_out', self.W_out, (self.W_out.shape[0], self.N)),
+        ):
+            require(
+                a.shape == shape, f'{name} shape', a.shape, f"{shape} is required for N={self.N}"
+            )
+        self.bias_rec = (
+            np.zeros(self.N) if bias_rec is None else np.asarray(bias_rec, dtype=np.float64)
+        )
         self.y_init = np.zeros(self.N) if y_init is None else np.asarray(y_init, dtype=np.float64)
         self.activation = get_activation(activation)
 
     @classmethod
-    def from_params(cls, params:dict):
+    def from_params(cls, params: dict):
         "Build from a parameter dict such as `RNN_pytorch.get_params()` returns."
-        return cls(params['N'], params['dt'], params['tau'], params['W_inp'], params['W_rec'], params['W_out'],
-                   params.get('bias_rec'), params.get('activation', 'relu'), params.get('y_init'))
+        return cls(
+            params['N'],
+            params['dt'],
+            params['tau'],
+            params['W_inp'],
+            params['W_rec'],
+            params['W_out'],
+            params.get('bias_rec'),
+            params.get('activation', 'relu'),
+            params.get('y_init'),
+        )
 
     @property
-    def alpha(self): return self.dt / self.tau
+    def alpha(self):
+        return self.dt / self.tau
+
     @property
-    def n_inputs(self): return self.W_inp.shape[1]
+    def n_inputs(self):
+        return self.W_inp.shape[1]
+
     @property
-    def n_outputs(self): return self.W_out.shape[0]
+    def n_outputs(self):
+        return self.W_out.shape[0]
 
 # %% ../nbs/02_rnn.ipynb #09c333e1
-def _preactivation(self:RNN_numpy, x, u):
+def _preactivation(self: RNN_numpy, x, u):
     "W_rec x + W_inp u + b for states x (..., N) and inputs u (..., n_inputs)."
     return x @ self.W_rec.T + np.asarray(u, dtype=np.float64) @ self.W_inp.T + self.bias_rec
 
-def rhs(self:RNN_numpy,
-        x:np.ndarray, # States (N,) or many states (M, N)
-        u:np.ndarray): # Constant input (n_inputs,) or one per state (M, n_inputs)
+
+def rhs(
+    self: RNN_numpy,
+    x: np.ndarray,  # States (N,) or many states (M, N)
+    u: np.ndarray,  # Constant input (n_inputs,) or one per state (M, n_inputs)
+):
     "The noiseless right-hand side dx/dt, same shape as `x`."
     return (self.activation.numpy(_preactivation(self, x, u)) - x) / self.tau
 
-def rhs_jac(self:RNN_numpy, x:np.ndarray, u:np.ndarray) -> np.ndarray:
+
+def rhs_jac(self: RNN_numpy, x: np.ndarray, u: np.ndarray) -> np.ndarray:
     "The analytic Jacobian of `rhs` with respect to x: (N, N), or (M, N, N) for many states."
     slopes = self.activation.derivative(_preactivation(self, x, u))
     return (slopes[..., :, None] * self.W_rec - np.eye(self.N)) / self.tau
 
-def run(self:RNN_numpy,
-        input_batch:np.ndarray, # Inputs (n_inputs, n_steps, batch)
-        sigma_rec:float=0, # Recurrent noise level
-        sigma_inp:float=0, # Input noise level
-        rng_numpy:np.random.Generator=None, # Generator for the noise (a new unseeded one if `None`)
-        y_init:np.ndarray=None): # Initial state (N,); the network's `y_init` if `None`
+
+def run(
+    self: RNN_numpy,
+    input_batch: np.ndarray,  # Inputs (n_inputs, n_steps, batch)
+    sigma_rec: float = 0,  # Recurrent noise level
+    sigma_inp: float = 0,  # Input noise level
+    rng_numpy: np.random.Generator = None,  # Generator for the noise (a new unseeded one if `None`)
+    y_init: np.ndarray = None,  # Initial state (N,); the network's `y_init` if `None`
+):
     "Simulate a batch: states (N, n_steps, batch) and outputs (n_outputs, n_steps, batch)."
     check_inputs(input_batch, self.n_inputs)
-    for name,sigma in (('sigma_rec', sigma_rec), ('sigma_inp', sigma_inp)): require_number(name, sigma, 0, strict=False)
+    for name, sigma in (('sigma_rec', sigma_rec), ('sigma_inp', sigma_inp)):
+        require_number(name, sigma, 0, strict=False)
     u = np.asarray(input_batch, dtype=np.float64).transpose(1, 2, 0)
     rng = np.random.default_rng(rng_numpy)
-    noise = lambda shape, sigma: noise_scale(sigma, self.alpha) * rng.standard_normal(shape) if sigma > 0 else 0.
-    drive = input_drive(u, self.W_inp, self.bias_rec, noise(u.shape, sigma_inp), noise(u.shape[:2] + (self.N,), sigma_rec))
+    noise = lambda shape, sigma: (
+        noise_scale(sigma, self.alpha) * rng.standard_normal(shape) if sigma > 0 else 0.0
+    )
+    drive = input_drive(
+        u,
+        self.W_inp,
+        self.bias_rec,
+        noise(u.shape, sigma_inp),
+        noise(u.shape[:2] + (self.N,), sigma_rec),
+    )
     states = np.empty_like(drive)
     x = np.broadcast_to(self.y_init if y_init is None else y_init, drive.shape[1:])
-    for t,d in enumerate(drive): x = states[t] = euler_step(x, self.W_rec, d, self.alpha, self.activation.numpy)
-    return states.transpose(2, 0, 1),(states @ self.W_out.T).transpose(2, 0, 1)
-RNN_numpy.rhs,RNN_numpy.rhs_jac,RNN_numpy.run = rhs,rhs_jac,run
+    for t, d in enumerate(drive):
+        x = states[t] = euler_step(x, self.W_rec, d, self.alpha, self.activation.numpy)
+    return states.transpose(2, 0, 1), (states @ self.W_out.T).transpose(2, 0, 1)
+
+
+RNN_numpy.rhs, RNN_numpy.rhs_jac, RNN_numpy.run = rhs, rhs_jac, run

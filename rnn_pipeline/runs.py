@@ -26,255 +26,492 @@ from .dynamics import POINT_TYPES, DynamicSystemAnalyzer
 from .examples import EXAMPLE_CONFIGS, load_example
 from .performance import analyzer_for, mse
 from .rnn import RNN_numpy, RNN_pytorch
-from .saver import (RUN_FILES, DataSaver, create_run_folder, is_run_folder, load_params, read_data,
-                                save_params, save_run)
+from .saver import RUN_FILES, DataSaver, create_run_folder, is_run_folder, load_params
+from .saver import read_data, save_params, save_run
 from .tasks import TASKS, Task, build_task, plot_trial, task_spec
 from .trainer import Trainer
 
 # %% ../nbs/08_runs.ipynb #d4fb2a65
-def build_task_of(config:dict, # A complete config
-                  seed=None) -> Task: # Seed or `np.random.Generator` of the task
+def build_task_of(
+    config: dict,  # A complete config
+    seed=None,  # Seed or `np.random.Generator` of the task
+) -> Task:
     "The task a config describes."
-    return build_task(config['task'], seed, **{k: config[k] for k in ('n_steps', 'n_inputs', 'n_outputs', 'task_params', 'mask')})
+    return build_task(
+        config['task'],
+        seed,
+        **{k: config[k] for k in ('n_steps', 'n_inputs', 'n_outputs', 'task_params', 'mask')},
+    )
 
-def _named(config:dict, f) -> dict:
+
+def _named(config: dict, f) -> dict:
     "The config's values of the parameters of `f`."
     return {k: config[k] for k in inspect.signature(f).parameters if k in config}
 
-def build_network(config:dict, # A complete config, with its seed
-                  task:Task, # The task, for the numbers of inputs and outputs
-                  device=None) -> RNN_pytorch: # Torch device; CUDA when available if `None`
-    "The untrained `RNN_pytorch` a config describes, its weights drawn with the config's seed."
-    return RNN_pytorch(**_named(config, RNN_pytorch), input_size=task.n_inputs, output_size=task.n_outputs, device=device)
 
-def trainer_settings(config:dict) -> dict:
+def build_network(
+    config: dict,  # A complete config, with its seed
+    task: Task,  # The task, for the numbers of inputs and outputs
+    device=None,  # Torch device; CUDA when available if `None`
+) -> RNN_pytorch:
+    "The untrained `RNN_pytorch` a config describes, its weights drawn with the config's seed."
+    return RNN_pytorch(
+        **_named(config, RNN_pytorch),
+        input_size=task.n_inputs,
+        output_size=task.n_outputs,
+        device=device,
+    )
+
+
+def trainer_settings(config: dict) -> dict:
     "The keyword arguments of `Trainer` a config sets."
     return _named(config, Trainer)
 
 # %% ../nbs/08_runs.ipynb #fb2833fc
-def prepare_run(config, # A config dict or file (`load_config`, `default_config`)
-                device=None): # Torch device; CUDA when available if `None`
+def prepare_run(
+    config,  # A config dict or file (`load_config`, `default_config`)
+    device=None,  # Torch device; CUDA when available if `None`
+):
     "The config completed (seed, task), the task and the untrained network; a `ConfigError` if the config is invalid."
     config = with_seed(load_config(config))
     try:
         task = build_task_of(config, seed=config['seed'])
         rnn = build_network(config, task, device)
-    except (ValueError, TypeError) as e: raise ConfigError(f"invalid config: {e}") from None
-    config = {**config, 'task': task_spec(type(task)), 'n_steps': task.n_steps, 'n_inputs': task.n_inputs,
-              'n_outputs': task.n_outputs, 'task_params': {**config['task_params'], **task.task_params}, 'mask': task.mask}
-    return jsonable(config),task,rnn
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"invalid config: {e}") from None
+    config = {
+        **config,
+        'task': task_spec(type(task)),
+        'n_steps': task.n_steps,
+        'n_inputs': task.n_inputs,
+        'n_outputs': task.n_outputs,
+        'task_params': {**config['task_params'], **task.task_params},
+        'mask': task.mask,
+    }
+    return jsonable(config), task, rnn
 
 # %% ../nbs/08_runs.ipynb #4ebdd13f
-def run_name(config:dict) -> str:
+def run_name(config: dict) -> str:
     "The default name of a run folder: TASK-DATE-TIME-seedSEED (a task of your own by its class name)."
     task = config['task'] if isinstance(config['task'], str) else task_spec(config['task'])
     return f"{task.split(':')[-1].split('.')[-1]}-{time.strftime('%Y%m%d-%H%M%S')}-seed{config['seed']}"
 
-def runs_parent(config:dict, out=None) -> Path:
+
+def runs_parent(config: dict, out=None) -> Path:
     "Where new run folders go: `out` if given, else the config's `data_folder` if it exists, else `runs`."
-    if out is not None: return Path(out)
+    if out is not None:
+        return Path(out)
     folder = config.get('data_folder')
     return Path(folder) if folder and Path(folder).is_dir() else Path('runs')
 
 # %% ../nbs/08_runs.ipynb #9ef77d68
-def networks_from_params(params:dict, # A parameter dict, as `load_params` returns
-                         seed=None, # Seed of the torch network's noise generator
-                         device=None): # Torch device; CUDA when available if `None`
+def networks_from_params(
+    params: dict,  # A parameter dict, as `load_params` returns
+    seed=None,  # Seed of the torch network's noise generator
+    device=None,  # Torch device; CUDA when available if `None`
+):
     "The `RNN_numpy` and `RNN_pytorch` of a parameter dict, with the same weights."
-    W_inp,W_out = np.asarray(params['W_inp']),np.asarray(params['W_out'])
-    settings = {k: params[k] for k in ('dt', 'tau', 'sigma_rec', 'sigma_inp', 'exc_fraction') if k in params}
-    rnn_torch = RNN_pytorch(int(params['N']), params.get('activation', 'relu'), constrained=params.get('constrained', False),
-                            input_size=W_inp.shape[1], output_size=W_out.shape[0], device=device, seed=seed, **settings)
+    W_inp, W_out = np.asarray(params['W_inp']), np.asarray(params['W_out'])
+    settings = {
+        k: params[k] for k in ('dt', 'tau', 'sigma_rec', 'sigma_inp', 'exc_fraction') if k in params
+    }
+    rnn_torch = RNN_pytorch(
+        int(params['N']),
+        params.get('activation', 'relu'),
+        constrained=params.get('constrained', False),
+        input_size=W_inp.shape[1],
+        output_size=W_out.shape[0],
+        device=device,
+        seed=seed,
+        **settings,
+    )
     rnn_torch.set_params(params)
-    return RNN_numpy.from_params(params),rnn_torch
+    return RNN_numpy.from_params(params), rnn_torch
 
 # %% ../nbs/08_runs.ipynb #c1f7edc4
 @dataclass
 class Run:
     "A saved run: its folder, config, task, networks and records."
-    folder:Path
-    config:dict
-    task:Task
-    rnn_numpy:RNN_numpy
-    rnn_torch:RNN_pytorch
-    params:dict
-    training:dict   # loss histories, times and stop reason; `None` if not saved
-    analysis:dict   # scores and fixed-point summary; `None` if not analysed
-    status:str='done' # where its training is: training, interrupted or done
+
+    folder: Path
+    config: dict
+    task: Task
+    rnn_numpy: RNN_numpy
+    rnn_torch: RNN_pytorch
+    params: dict
+    training: dict  # loss histories, times and stop reason; `None` if not saved
+    analysis: dict  # scores and fixed-point summary; `None` if not analysed
+    status: str = 'done'  # where its training is: training, interrupted or done
+
 
 def run_status(folder) -> str:
     "Where the training of the run in `folder` is: 'training', 'interrupted' or 'done'; `None` if no run is there."
     folder = Path(folder)
-    if (folder/RUN_FILES['status']).is_file(): return read_data(folder/RUN_FILES['status'])['status']
+    if (folder / RUN_FILES['status']).is_file():
+        return read_data(folder / RUN_FILES['status'])['status']
     return 'done' if is_run_folder(folder) else None
 
-def _set_status(folder:Path, status:str, **fields):
+
+def _set_status(folder: Path, status: str, **fields):
     "Record where the run's training is."
     DataSaver(folder).save_data(dict(status=status, **fields), RUN_FILES['status'], overwrite=True)
 
-def _run_of(folder, config, task, params, training=None, analysis=None, status='done', seed=None, device=None) -> Run:
+
+def _run_of(
+    folder,
+    config,
+    task,
+    params,
+    training=None,
+    analysis=None,
+    status='done',
+    seed=None,
+    device=None,
+) -> Run:
     "The run of a config, a task class (or name) and a parameter dict."
     seed = config['seed'] if seed is None else seed
-    rnn_numpy,rnn_torch = networks_from_params(params, seed, device)
-    return Run(Path(folder), config, build_task_of({**config, 'task': task}, seed=seed), rnn_numpy, rnn_torch, params,
-               training, analysis, status)
+    rnn_numpy, rnn_torch = networks_from_params(params, seed, device)
+    return Run(
+        Path(folder),
+        config,
+        build_task_of({**config, 'task': task}, seed=seed),
+        rnn_numpy,
+        rnn_torch,
+        params,
+        training,
+        analysis,
+        status,
+    )
+
 
 _PARAMS = ('N', 'W_inp', 'W_rec', 'W_out', 'activation')
 
-def _check_saved(folder:Path, config:dict, params:dict):
+
+def _check_saved(folder: Path, config: dict, params: dict):
     "Refuse a run folder whose files do not make one run: parameters missing, of another network, or its record missing."
     missing = [k for k in _PARAMS if k not in params]
-    require(not missing, 'folder', str(folder), f"its {RUN_FILES['params']} lacks {', '.join(missing)}: nothing was loaded")
-    shapes = dict(n_inputs=np.shape(params['W_inp'])[1], n_outputs=np.shape(params['W_out'])[0], N=int(params['N']),
-                  activation=params['activation'])
-    differ = [f"{k}={v!r} in {RUN_FILES['params']}, {config[k]!r} in {RUN_FILES['config']}" for k,v in shapes.items()
-              if config.get(k) is not None and config[k] != v]
-    require(not differ, 'folder', str(folder), "its files describe different networks (" + '; '.join(differ) + ")")
-    if (folder/RUN_FILES['status']).is_file():
-        require((folder/RUN_FILES['training']).is_file(), 'folder', str(folder), f"its {RUN_FILES['training']} is missing")
+    require(
+        not missing,
+        'folder',
+        str(folder),
+        f"its {RUN_FILES['params']} lacks {', '.join(missing)}: nothing was loaded",
+    )
+    shapes = dict(
+        n_inputs=np.shape(params['W_inp'])[1],
+        n_outputs=np.shape(params['W_out'])[0],
+        N=int(params['N']),
+        activation=params['activation'],
+    )
+    differ = [
+        f"{k}={v!r} in {RUN_FILES['params']}, {config[k]!r} in {RUN_FILES['config']}"
+        for k, v in shapes.items()
+        if config.get(k) is not None and config[k] != v
+    ]
+    require(
+        not differ,
+        'folder',
+        str(folder),
+        "its files describe different networks (" + '; '.join(differ) + ")",
+    )
+    if (folder / RUN_FILES['status']).is_file():
+        require(
+            (folder / RUN_FILES['training']).is_file(),
+            'folder',
+            str(folder),
+            f"its {RUN_FILES['training']} is missing",
+        )
 
-def load_run(folder, # A run folder
-             seed:int=None, # Seed of the task and of the torch network's noise; the run's seed if `None`
-             device=None, # Torch device of the torch network; CUDA when available if `None`
-             task:type=None) -> Run: # The task's class, for one that cannot be imported by its name (defined in a notebook)
+
+def load_run(
+    folder,  # A run folder
+    seed: int = None,  # Seed of the task and of the torch network's noise; the run's seed if `None`
+    device=None,  # Torch device of the torch network; CUDA when available if `None`
+    task: type = None,  # The task's class, for one that cannot be imported by its name (defined in a notebook)
+) -> Run:
     "Reload a run: its config, task, networks (NumPy and torch, same weights), training record and analysis."
     folder = Path(folder)
-    require(run_status(folder) not in ('interrupted', 'training'), 'folder', str(folder), "its training did not finish (status "
-            f"{run_status(folder)}): resume it (`resume`, or rnn-pipeline train --resume) to finish it")
-    require(is_run_folder(folder), 'folder', str(folder), f"a run folder with {RUN_FILES['config']} and {RUN_FILES['params']} is required")
-    saved = read_data(folder/RUN_FILES['config'])
-    if task is not None: require(task_spec(task) == saved.get('task'), 'task', task, f"the run's task is {saved.get('task')}")
+    require(
+        run_status(folder) not in ('interrupted', 'training'),
+        'folder',
+        str(folder),
+        "its training did not finish (status "
+        f"{run_status(folder)}): resume it (`resume`, or rnn-pipeline train --resume) to finish it",
+    )
+    require(
+        is_run_folder(folder),
+        'folder',
+        str(folder),
+        f"a run folder with {RUN_FILES['config']} and {RUN_FILES['params']} is required",
+    )
+    saved = read_data(folder / RUN_FILES['config'])
+    if task is not None:
+        require(
+            task_spec(task) == saved.get('task'),
+            'task',
+            task,
+            f"the run's task is {saved.get('task')}",
+        )
     config = load_config(saved if task is None else {**saved, 'task': task})
-    config['task'] = saved.get('task', config['task'])     # the task's name, as saved
-    params = load_params(folder/RUN_FILES['params'])
+    config['task'] = saved.get('task', config['task'])  # the task's name, as saved
+    params = load_params(folder / RUN_FILES['params'])
     _check_saved(folder, config, params)
     seed = config['seed'] if seed is None else seed
-    optional = {k: read_data(folder/RUN_FILES[k]) if (folder/RUN_FILES[k]).is_file() else None for k in ('training', 'analysis')}
-    return _run_of(folder, config, task or config['task'], params, **optional, status=run_status(folder), seed=seed, device=device)
+    optional = {
+        k: read_data(folder / RUN_FILES[k]) if (folder / RUN_FILES[k]).is_file() else None
+        for k in ('training', 'analysis')
+    }
+    return _run_of(
+        folder,
+        config,
+        task or config['task'],
+        params,
+        **optional,
+        status=run_status(folder),
+        seed=seed,
+        device=device,
+    )
 
 # %% ../nbs/08_runs.ipynb #1b640e08
-def training_record(trainer:Trainer) -> dict:
+def training_record(trainer: Trainer) -> dict:
     "Loss histories, validation scores and times of a finished training, as plain numbers."
-    n,ttc = len(trainer.train_losses),trainer.time_to_score()
-    val_iterations = [it for it in range(n) if it % trainer.eval_every == 0 or it == trainer.max_iter - 1][:len(trainer.val_losses)]
-    return dict(iterations=n, stop_reason=trainer.stop_reason, train_time_s=trainer.train_time,
-                time_to_criterion_s=None if np.isnan(ttc) else ttc, score_name=trainer.Task.score_name,
-                criterion=trainer.Task.criterion, score_target=trainer.score_target, train_losses=trainer.train_losses,
-                val_iterations=val_iterations, val_losses=trainer.val_losses, val_scores=trainer.scores, val_times_s=trainer.val_times,
-                resumed_at=trainer.resumed_at)
+    n, ttc = len(trainer.train_losses), trainer.time_to_score()
+    val_iterations = [
+        it for it in range(n) if it % trainer.eval_every == 0 or it == trainer.max_iter - 1
+    ][: len(trainer.val_losses)]
+    return dict(
+        iterations=n,
+        stop_reason=trainer.stop_reason,
+        train_time_s=trainer.train_time,
+        time_to_criterion_s=None if np.isnan(ttc) else ttc,
+        score_name=trainer.Task.score_name,
+        criterion=trainer.Task.criterion,
+        score_target=trainer.score_target,
+        train_losses=trainer.train_losses,
+        val_iterations=val_iterations,
+        val_losses=trainer.val_losses,
+        val_scores=trainer.scores,
+        val_times_s=trainer.val_times,
+        resumed_at=trainer.resumed_at,
+    )
 
 # %% ../nbs/08_runs.ipynb #ff05b43f
-def train(config, # A config dict or file; a missing seed is drawn and recorded
-          out=None, # Parent of the new run folder; the config's `data_folder` if it exists, else `runs`
-          name:str=None, # Name of the run folder; TASK-DATE-TIME-seedSEED (numbered if taken) if `None`
-          progress:bool=True, # Show the progress bar
-          threads:int=None, # Threads of torch and NumPy's BLAS; their defaults if `None`
-          device=None) -> Run: # Torch device; CUDA when available if `None`
+def train(
+    config,  # A config dict or file; a missing seed is drawn and recorded
+    out=None,  # Parent of the new run folder; the config's `data_folder` if it exists, else `runs`
+    name: str = None,  # Name of the run folder; TASK-DATE-TIME-seedSEED (numbered if taken) if `None`
+    progress: bool = True,  # Show the progress bar
+    threads: int = None,  # Threads of torch and NumPy's BLAS; their defaults if `None`
+    device=None,  # Torch device; CUDA when available if `None`
+) -> Run:
     "Train the network `config` describes and save it, with its config and training record, in a new run folder."
-    config,task,rnn = prepare_run(config, device)
-    folder = create_run_folder(runs_parent(config, out), name or run_name(config), numbered=name is None)
+    config, task, rnn = prepare_run(config, device)
+    folder = create_run_folder(
+        runs_parent(config, out), name or run_name(config), numbered=name is None
+    )
     DataSaver(folder).save_data(config, RUN_FILES['config'])
     return _train_in(folder, config, task, rnn, progress, threads, device, resume=False)
+
 
 def _train_in(folder, config, task, rnn, progress, threads, device, resume) -> Run:
     "Train in the run folder, with checkpoints there; save the network and its record once done."
     _set_status(folder, 'training')
     with compute_threads(threads):
-        trainer = Trainer(rnn, task, progress=progress, checkpoint=folder/RUN_FILES['checkpoint'], **trainer_settings(config))
+        trainer = Trainer(
+            rnn,
+            task,
+            progress=progress,
+            checkpoint=folder / RUN_FILES['checkpoint'],
+            **trainer_settings(config),
+        )
         trainer.run_training(same_batch=config['same_batch'], resume=resume)
-    params,training = rnn.get_params(),training_record(trainer)
+    params, training = rnn.get_params(), training_record(trainer)
     if trainer.stop_reason == 'interrupted':
         _set_status(folder, 'interrupted', iteration=trainer.iteration)
-        return _run_of(folder, config, type(task), params, training, status='interrupted', device=device)
+        return _run_of(
+            folder, config, type(task), params, training, status='interrupted', device=device
+        )
     saver = DataSaver(folder)
     save_params(saver, params, RUN_FILES['params'])
     saver.save_data(training, RUN_FILES['training'])
     _set_status(folder, 'done')
-    (folder/RUN_FILES['checkpoint']).unlink(missing_ok=True)     # the saved network and its record supersede it
+    # the saved network and its record supersede it
+    (folder / RUN_FILES['checkpoint']).unlink(missing_ok=True)
     return load_run(folder, device=device, task=type(task))
 
 # %% ../nbs/08_runs.ipynb #076a04d6
-def validation_scores(rnn:RNN_numpy, # The network
-                      task:Task, # The task the batch comes from
-                      inputs:np.ndarray, targets:np.ndarray, # A batch of the task
-                      noise:dict) -> dict: # sigma_rec, sigma_inp and rng_numpy of the noisy runs
+def validation_scores(
+    rnn: RNN_numpy,  # The network
+    task: Task,  # The task the batch comes from
+    inputs: np.ndarray,
+    targets: np.ndarray,  # A batch of the task
+    noise: dict,  # sigma_rec, sigma_inp and rng_numpy of the noisy runs
+) -> dict:
     "The noisy network's validation MSE and the task's behavioural score, noiseless and noisy, against its criterion."
     score = task.score(rnn.run(inputs)[1], targets)
-    return dict(mse=analyzer_for(rnn, task).get_validation_score(mse, inputs, targets, **noise), score_name=task.score_name,
-                score=score, score_with_noise=task.score(rnn.run(inputs, **noise)[1], targets), criterion=task.criterion,
-                higher_is_better=task.higher_is_better, passes=task.passes(score), n_trials=inputs.shape[-1])
+    return dict(
+        mse=analyzer_for(rnn, task).get_validation_score(mse, inputs, targets, **noise),
+        score_name=task.score_name,
+        score=score,
+        score_with_noise=task.score(rnn.run(inputs, **noise)[1], targets),
+        criterion=task.criterion,
+        higher_is_better=task.higher_is_better,
+        passes=task.passes(score),
+        n_trials=inputs.shape[-1],
+    )
 
 # %% ../nbs/08_runs.ipynb #6ede62f3
-def fixed_point_analysis(rnn:RNN_numpy, # The network
-                         task:Task, # Its task, for the inputs
-                         trajectories:np.ndarray, # States (N, n_steps, batch) drawn under the points
-                         rng:np.random.Generator): # Source of the searches' starts
+def fixed_point_analysis(
+    rnn: RNN_numpy,  # The network
+    task: Task,  # Its task, for the inputs
+    trajectories: np.ndarray,  # States (N, n_steps, batch) drawn under the points
+    rng: np.random.Generator,  # Source of the searches' starts
+):
     "Fixed points under each of the task's fixed-point inputs: a summary, the arrays to save and their figure."
     dsa = DynamicSystemAnalyzer(rnn)
-    found = {label: dsa.get_fixed_points(u, seed=rng) for label,u in task.fixed_point_inputs().items()}
-    summary = {label: dict(input=fp.input_vector, **{t: int((fp.types == t).sum()) for t in POINT_TYPES},
-                           max_residual=float(fp.residuals.max()) if len(fp) else None) for label,fp in found.items()}
+    found = {
+        label: dsa.get_fixed_points(u, seed=rng) for label, u in task.fixed_point_inputs().items()
+    }
+    summary = {
+        label: dict(
+            input=fp.input_vector,
+            **{t: int((fp.types == t).sum()) for t in POINT_TYPES},
+            max_residual=float(fp.residuals.max()) if len(fp) else None,
+        )
+        for label, fp in found.items()
+    }
     arrays = dict(labels=np.array(list(found)))
-    for i,fp in enumerate(found.values()):
-        arrays.update({f'input{i}_{k}': getattr(fp, k) for k in ('input_vector', 'points', 'types', 'eigenvalues', 'residuals')})
-    return summary,arrays,dsa.plot_fixed_points('3D' if task.n_outputs >= 3 else '2D', trajectories=trajectories)
+    for i, fp in enumerate(found.values()):
+        arrays.update(
+            {
+                f'input{i}_{k}': getattr(fp, k)
+                for k in ('input_vector', 'points', 'types', 'eigenvalues', 'residuals')
+            }
+        )
+    return (
+        summary,
+        arrays,
+        dsa.plot_fixed_points('3D' if task.n_outputs >= 3 else '2D', trajectories=trajectories),
+    )
 
 # %% ../nbs/08_runs.ipynb #b6b5440e
-def training_figure(training:dict) -> Figure:
+def training_figure(training: dict) -> Figure:
     "Training and validation losses (log scale) and the validation score during training."
     fig = Figure(figsize=(10, 3.8), layout='constrained')
-    loss_ax,score_ax = fig.subplots(1, 2)
+    loss_ax, score_ax = fig.subplots(1, 2)
     loss_ax.semilogy(training['train_losses'], lw=0.8, label='training batches (with noise)')
-    loss_ax.semilogy(training['val_iterations'], training['val_losses'], 'o-', ms=3, label='validation batch (noiseless)')
+    loss_ax.semilogy(
+        training['val_iterations'],
+        training['val_losses'],
+        'o-',
+        ms=3,
+        label='validation batch (noiseless)',
+    )
     loss_ax.set(xlabel='iteration', ylabel='loss')
-    score_ax.plot(training['val_iterations'], training['val_scores'], 'o-', ms=3, color='C1', label='validation batch (noiseless)')
+    score_ax.plot(
+        training['val_iterations'],
+        training['val_scores'],
+        'o-',
+        ms=3,
+        color='C1',
+        label='validation batch (noiseless)',
+    )
     if training['criterion'] is not None:
-        score_ax.axhline(training['criterion'], color='k', ls='--', lw=0.8, label=f"criterion ({training['criterion']})")
+        score_ax.axhline(
+            training['criterion'],
+            color='k',
+            ls='--',
+            lw=0.8,
+            label=f"criterion ({training['criterion']})",
+        )
     if training['score_target'] is not None:
-        score_ax.axhline(training['score_target'], color='C3', ls=':', lw=1, label=f"training target ({training['score_target']})")
+        score_ax.axhline(
+            training['score_target'],
+            color='C3',
+            ls=':',
+            lw=1,
+            label=f"training target ({training['score_target']})",
+        )
     score_ax.set(xlabel='iteration', ylabel=training['score_name'])
-    for ax in (loss_ax, score_ax): ax.legend(fontsize='small', frameon=False)
-    fig.suptitle(f"{training['iterations']} iterations in {training['train_time_s']:.1f} s (stopped: {training['stop_reason']})")
+    for ax in (loss_ax, score_ax):
+        ax.legend(fontsize='small', frameon=False)
+    fig.suptitle(
+        f"{training['iterations']} iterations in {training['train_time_s']:.1f} s (stopped: {training['stop_reason']})"
+    )
     return fig
 
 # %% ../nbs/08_runs.ipynb #0f3e30aa
-def _save_figure(saver:DataSaver, fig, filename:str):
+def _save_figure(saver: DataSaver, fig, filename: str):
     "Save `fig` with `saver` and close it."
     saver.save_figure(fig, filename)
     plt.close(fig)
 
-def analyze(run:Run, # A run (`train`, `load_run`)
-            out=None, # Folder of the results; the run's folder if `None`
-            seed:int=None) -> dict: # Seed of the analysis' trials and noise; the run's seed if `None`
+
+def analyze(
+    run: Run,  # A run (`train`, `load_run`)
+    out=None,  # Folder of the results; the run's folder if `None`
+    seed: int = None,  # Seed of the analysis' trials and noise; the run's seed if `None`
+) -> dict:
     "Analyse a run's network: scores, trials, loss curves, the task's read-out and fixed points, all saved; returns the results."
-    seed,saver = run.config['seed'] if seed is None else seed,DataSaver(run.folder if out is None else out)
-    done = saver.data_folder/RUN_FILES['analysis']
-    if done.exists(): raise FileExistsError(f"{done} already exists: the run is analysed; analyse it again into another folder (`out`)")
-    try: results = _analysis(run, saver, seed)
+    seed, saver = (
+        run.config['seed'] if seed is None else seed,
+        DataSaver(run.folder if out is None else out),
+    )
+    done = saver.data_folder / RUN_FILES['analysis']
+    if done.exists():
+        raise FileExistsError(
+            f"{done} already exists: the run is analysed; analyse it again into another folder (`out`)"
+        )
+    try:
+        results = _analysis(run, saver, seed)
     except KeyboardInterrupt:
-        saver.save_data(dict(status='interrupted', files='incomplete: what was saved before the stop is kept',
-                             redo='analyse the run again into another folder'), INTERRUPTED_ANALYSIS, overwrite=True)
+        saver.save_data(
+            dict(
+                status='interrupted',
+                files='incomplete: what was saved before the stop is kept',
+                redo='analyse the run again into another folder',
+            ),
+            INTERRUPTED_ANALYSIS,
+            overwrite=True,
+        )
         raise
-    if out is None: run.analysis = read_data(done)
+    if out is None:
+        run.analysis = read_data(done)
     return results
 
-INTERRUPTED_ANALYSIS = 'analysis-interrupted.json' # The marker of an analysis that was stopped before its end
 
-def _analysis(run:Run, saver:DataSaver, seed:int) -> dict:
+# The marker of an analysis that was stopped before its end
+INTERRUPTED_ANALYSIS = 'analysis-interrupted.json'
+
+
+def _analysis(run: Run, saver: DataSaver, seed: int) -> dict:
     "The steps of `analyze`, saving each result with `saver` as it comes."
-    start,rnn = time.perf_counter(),run.rnn_numpy
-    rng = np.random.default_rng([1, seed])                 # a stream apart from the training's
+    start, rnn = time.perf_counter(), run.rnn_numpy
+    rng = np.random.default_rng([1, seed])  # a stream apart from the training's
     task = build_task_of({**run.config, 'task': type(run.task)}, seed=rng)
-    noise = dict(sigma_rec=run.config['sigma_rec'], sigma_inp=run.config['sigma_inp'], rng_numpy=rng)
-    inputs,targets,conditions = task.get_batch()
+    noise = dict(
+        sigma_rec=run.config['sigma_rec'], sigma_inp=run.config['sigma_inp'], rng_numpy=rng
+    )
+    inputs, targets, conditions = task.get_batch()
     results = dict(seed=seed, validation=validation_scores(rnn, task, inputs, targets, noise))
     shown = np.sort(rng.choice(inputs.shape[-1], size=min(6, inputs.shape[-1]), replace=False))
-    _save_figure(saver, analyzer_for(rnn, task).plot_trials(inputs[..., shown], targets[..., shown],
-                                                            conditions=[conditions[i] for i in shown], **noise), 'trials.png')
-    if run.training is not None: _save_figure(saver, training_figure(run.training), 'losses.png')
-    results['behaviour'],fig,filename = analyzer_for(rnn, task).behaviour(**noise)
-    if fig is not None: _save_figure(saver, fig, filename)
-    results['fixed_points'],arrays,fig = fixed_point_analysis(rnn, task, rnn.run(inputs[..., shown])[0], rng)
+    _save_figure(
+        saver,
+        analyzer_for(rnn, task).plot_trials(
+            inputs[..., shown],
+            targets[..., shown],
+            conditions=[conditions[i] for i in shown],
+            **noise,
+        ),
+        'trials.png',
+    )
+    if run.training is not None:
+        _save_figure(saver, training_figure(run.training), 'losses.png')
+    results['behaviour'], fig, filename = analyzer_for(rnn, task).behaviour(**noise)
+    if fig is not None:
+        _save_figure(saver, fig, filename)
+    results['fixed_points'], arrays, fig = fixed_point_analysis(
+        rnn, task, rnn.run(inputs[..., shown])[0], rng
+    )
     saver.save_data(arrays, 'fixed_points.npz')
     _save_figure(saver, fig, 'fixed_points.png')
     results['time_s'] = time.perf_counter() - start
@@ -282,82 +519,133 @@ def _analysis(run:Run, saver:DataSaver, seed:int) -> dict:
     return results
 
 # %% ../nbs/08_runs.ipynb #217c41b9
-def reanalyze(run_folder, # A run folder made by `train`
-              out=None, # The new folder for the results; RUN_FOLDER/analysis-DATE-TIME-seedSEED (numbered if taken) if `None`
-              seed:int=None) -> Path: # Seed of the analysis; the run's seed (which repeats the saved analysis) if `None`
+def reanalyze(
+    run_folder,  # A run folder made by `train`
+    out=None,  # The new folder for the results; RUN_FOLDER/analysis-DATE-TIME-seedSEED (numbered if taken) if `None`
+    seed: int = None,  # Seed of the analysis; the run's seed (which repeats the saved analysis) if `None`
+) -> Path:
     "Redo the analysis of a saved run into a new folder; returns the folder."
     run = load_run(run_folder, device='cpu')
     seed = run.config['seed'] if seed is None else seed
-    if out is None: folder = create_run_folder(run.folder, f"analysis-{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}", numbered=True)
-    else: folder = create_run_folder(Path(out).parent, Path(out).name)
+    if out is None:
+        folder = create_run_folder(
+            run.folder, f"analysis-{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}", numbered=True
+        )
+    else:
+        folder = create_run_folder(Path(out).parent, Path(out).name)
     analyze(run, folder, seed)
     return folder
 
 # %% ../nbs/08_runs.ipynb #2d43adda
-def summary(folder, # The folder the results are in
-            analysis:dict, # Results of `analyze`
-            training:dict=None) -> str: # The training record
+def summary(
+    folder,  # The folder the results are in
+    analysis: dict,  # Results of `analyze`
+    training: dict = None,  # The training record
+) -> str:
     "A few lines on a run: its folder, training, scores, fixed points and files."
     v = analysis['validation']
     lines = [f"folder:       {folder}"]
     if training is not None:
         reached = training['time_to_criterion_s']
-        lines.append(f"training:     {training['iterations']} iterations in {training['train_time_s']:.1f} s "
-                     f"(stopped: {training['stop_reason']}); "
-                     + ("criterion not reached" if reached is None else f"criterion reached after {reached:.1f} s"))
-    criterion = '' if v['criterion'] is None else (f" (criterion {'>=' if v['higher_is_better'] else '<='} {v['criterion']}: "
-                                                   f"{'met' if v['passes'] else 'not met'})")
-    lines.append(f"validation:   MSE {v['mse']:.4g} with noise; {v['score_name']} {v['score']:.4g} noiseless, "
-                 f"{v['score_with_noise']:.4g} with noise{criterion}")
-    lines += [f"fixed points: {label}: " + ', '.join(f"{fp[t]} {t}" for t in POINT_TYPES) for label,fp in analysis['fixed_points'].items()]
+        lines.append(
+            f"training:     {training['iterations']} iterations in {training['train_time_s']:.1f} s "
+            f"(stopped: {training['stop_reason']}); "
+            + (
+                "criterion not reached"
+                if reached is None
+                else f"criterion reached after {reached:.1f} s"
+            )
+        )
+    criterion = (
+        ''
+        if v['criterion'] is None
+        else (
+            f" (criterion {'>=' if v['higher_is_better'] else '<='} {v['criterion']}: "
+            f"{'met' if v['passes'] else 'not met'})"
+        )
+    )
+    lines.append(
+        f"validation:   MSE {v['mse']:.4g} with noise; {v['score_name']} {v['score']:.4g} noiseless, "
+        f"{v['score_with_noise']:.4g} with noise{criterion}"
+    )
+    lines += [
+        f"fixed points: {label}: " + ', '.join(f"{fp[t]} {t}" for t in POINT_TYPES)
+        for label, fp in analysis['fixed_points'].items()
+    ]
     lines.append(f"analysis:     {analysis['time_s']:.1f} s")
-    lines.append("files:        " + ' '.join(sorted(p.name for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith('.'))))
+    lines.append(
+        "files:        "
+        + ' '.join(
+            sorted(
+                p.name for p in Path(folder).iterdir() if p.is_file() and not p.name.startswith('.')
+            )
+        )
+    )
     return '\n'.join(lines)
 
 # %% ../nbs/08_runs.ipynb #f016f320
-def resume(run_folder, # The folder of a run whose training was stopped
-           progress:bool=True, # Show the progress bar
-           threads:int=None, # Threads of torch and NumPy's BLAS; their defaults if `None`
-           device=None, # Torch device; CUDA when available if `None`
-           task:type=None) -> Run: # The task's class, for one that cannot be imported by its name (defined in a notebook)
+def resume(
+    run_folder,  # The folder of a run whose training was stopped
+    progress: bool = True,  # Show the progress bar
+    threads: int = None,  # Threads of torch and NumPy's BLAS; their defaults if `None`
+    device=None,  # Torch device; CUDA when available if `None`
+    task: type = None,  # The task's class, for one that cannot be imported by its name (defined in a notebook)
+) -> Run:
     "Continue the training of a run from its last checkpoint, in its folder."
     folder = Path(run_folder)
     status = run_status(folder)
-    require(status in ('training', 'interrupted'), 'run_folder', str(folder),
-            f"a run whose training was stopped is required (its status is {status})")
-    saved = read_data(folder/RUN_FILES['config'])
-    config,task,rnn = prepare_run(saved if task is None else {**saved, 'task': task}, device)
-    return _train_in(folder, {**config, 'task': saved['task']}, task, rnn, progress, threads, device, resume=True)
+    require(
+        status in ('training', 'interrupted'),
+        'run_folder',
+        str(folder),
+        f"a run whose training was stopped is required (its status is {status})",
+    )
+    saved = read_data(folder / RUN_FILES['config'])
+    config, task, rnn = prepare_run(saved if task is None else {**saved, 'task': task}, device)
+    return _train_in(
+        folder, {**config, 'task': saved['task']}, task, rnn, progress, threads, device, resume=True
+    )
 
 # %% ../nbs/08_runs.ipynb #9dc94173
-def train_example(name:str, # A key of `EXAMPLE_CONFIGS`
-                  out, # Parent of the new run folder
-                  progress:bool=False) -> Run: # Show the progress bar
+def train_example(
+    name: str,  # A key of `EXAMPLE_CONFIGS`
+    out,  # Parent of the new run folder
+    progress: bool = False,  # Show the progress bar
+) -> Run:
     "Train and analyse the example `name` from its recorded config."
     require(name in EXAMPLE_CONFIGS, 'name', name, f"examples are {sorted(EXAMPLE_CONFIGS)}")
     run = train(EXAMPLE_CONFIGS[name], out=out, progress=progress, threads=1, device='cpu')
     analyze(run)
     return run
 
-def example_record(run:Run) -> dict:
+
+def example_record(run: Run) -> dict:
     "The record kept with a shipped example: its score on the analysis' batch, iterations and times."
-    validation,training = run.analysis['validation'],run.training
-    return dict(score=validation['score'], score_name=validation['score_name'], iterations=training['iterations'],
-                train_time_s=round(training['train_time_s'], 1), time_to_criterion_s=round(training['time_to_criterion_s'] or np.nan, 1),
-                stop_reason=training['stop_reason'])
+    validation, training = run.analysis['validation'], run.training
+    return dict(
+        score=validation['score'],
+        score_name=validation['score_name'],
+        iterations=training['iterations'],
+        train_time_s=round(training['train_time_s'], 1),
+        time_to_criterion_s=round(training['time_to_criterion_s'] or np.nan, 1),
+        stop_reason=training['stop_reason'],
+    )
 
 # %% ../nbs/08_runs.ipynb #2e29a17d
-def demo(out='runs/demo', # Folder for the figures; created if missing
-         seed:int=0): # Seed of every task's random generator
+def demo(
+    out='runs/demo',  # Folder for the figures; created if missing
+    seed: int = 0,  # Seed of every task's random generator
+):
     "Save a figure of one trial of each task in `TASKS` into `out`; returns the files written."
     out = Path(out)
-    paths = [out/f'{name}.png' for name in TASKS]
+    paths = [out / f'{name}.png' for name in TASKS]
     for p in paths:
-        if p.exists(): raise FileExistsError(f"{p} already exists: choose another folder")
+        if p.exists():
+            raise FileExistsError(f"{p} already exists: choose another folder")
     saver = DataSaver(out)
-    for cls,path in zip(TASKS.values(), paths):
-        task,fig = cls(seed=seed),Figure(figsize=(7, 4), layout='constrained')
-        inputs,targets,condition = task.example_trial()
+    for cls, path in zip(TASKS.values(), paths):
+        task, fig = cls(seed=seed), Figure(figsize=(7, 4), layout='constrained')
+        inputs, targets, condition = task.example_trial()
         plot_trial(inputs, targets, task.mask, condition, axes=fig.subplots(2, 1, sharex=True))
         saver.save_figure(fig, path.name, dpi=100)
     return paths

@@ -22,128 +22,211 @@ import numpy as np
 from .core import atomic_write, json_text, remove_stale_temporaries, require
 
 # %% ../nbs/06_saver.ipynb #5f4f0e8d
-def _write_json(data, f): f.write(json_text(data).encode())
+def _write_json(data, f):
+    f.write(json_text(data).encode())
+
 
 def _write_npz(data, f):
-    require(isinstance(data, dict), 'data', type(data).__name__, "an .npz file holds a dict of arrays")
+    require(
+        isinstance(data, dict), 'data', type(data).__name__, "an .npz file holds a dict of arrays"
+    )
     np.savez_compressed(f, allow_pickle=False, **data)
 
-def _write_pkl(data, f): pickle.dump(data, f)
 
-def _read_json(path): return json.loads(Path(path).read_text())
+def _write_pkl(data, f):
+    pickle.dump(data, f)
+
+
+def _read_json(path):
+    return json.loads(Path(path).read_text())
+
 
 def _read_npz(path):
-    with np.load(path, allow_pickle=False) as data: return {k: data[k] for k in data.files}
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
 
 def _read_pkl(path):
-    with open(path, 'rb') as f: return pickle.load(f)
+    with open(path, 'rb') as f:
+        return pickle.load(f)
 
-FORMATS = {'.json': (_write_json, _read_json), '.npz': (_write_npz, _read_npz), '.pkl': (_write_pkl, _read_pkl)}
+
+FORMATS = {
+    '.json': (_write_json, _read_json),
+    '.npz': (_write_npz, _read_npz),
+    '.pkl': (_write_pkl, _read_pkl),
+}
+
 
 def _format(path):
     "The (writer, reader) pair of `path`'s extension."
     suffix = Path(path).suffix.lower()
-    require(suffix in FORMATS, 'filename', str(path), f"the extension must be one of {', '.join(FORMATS)}")
+    require(
+        suffix in FORMATS,
+        'filename',
+        str(path),
+        f"the extension must be one of {', '.join(FORMATS)}",
+    )
     return FORMATS[suffix]
 
 # %% ../nbs/06_saver.ipynb #fa045b63
-def write_data(data, # What to save: JSON-able (NumPy included) for .json, a dict of arrays for .npz, anything for .pkl
-               path, # The file; its extension chooses the format
-               overwrite:bool=False) -> Path: # Replace `path` if it exists
+def write_data(
+    data,  # What to save: JSON-able (NumPy included) for .json, a dict of arrays for .npz, anything for .pkl
+    path,  # The file; its extension chooses the format
+    overwrite: bool = False,  # Replace `path` if it exists
+) -> Path:
     "Write `data` to `path` in the format of its extension, atomically."
-    write,_ = _format(path)
+    write, _ = _format(path)
     return atomic_write(path, lambda f: write(data, f), overwrite)
 
-def read_data(path, # A .json, .npz or .pkl file
-              trusted:bool=False): # Allow unpickling `path`: only for a file you made or trust, since unpickling runs any code the file contains
+
+def read_data(
+    path,  # A .json, .npz or .pkl file
+    trusted: bool = False,  # Allow unpickling `path`: only for a file you made or trust, since unpickling runs any code the file contains
+):
     "Read `path` in the format of its extension; a pickle only with `trusted=True`, because unpickling can run arbitrary code."
-    _,read = _format(path)
+    _, read = _format(path)
     if read is _read_pkl:
-        require(trusted, 'trusted', trusted, f"{path} is a pickle, and unpickling runs any code it contains: "
-                 "pass trusted=True only for a file you made or trust")
+        require(
+            trusted,
+            'trusted',
+            trusted,
+            f"{path} is a pickle, and unpickling runs any code it contains: "
+            "pass trusted=True only for a file you made or trust",
+        )
     remove_stale_temporaries(path)
-    if not Path(path).is_file(): raise FileNotFoundError(f"{path} does not exist")
-    try: return read(path)
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    try:
+        return read(path)
     except Exception as e:
-        raise ValueError(f"{path} is damaged: it cannot be read as {Path(path).suffix} ({type(e).__name__}: {e}); nothing was changed") from None
+        raise ValueError(
+            f"{path} is damaged: it cannot be read as {Path(path).suffix} ({type(e).__name__}: {e}); nothing was changed"
+        ) from None
 
 # %% ../nbs/06_saver.ipynb #7a3f36c7
 class DataSaver:
     "A folder of results: data by extension (.json, .npz, .pkl) and PNG figures, written atomically and never overwritten by accident."
-    def __init__(self, data_folder): # The folder; created with its parents if missing, never emptied
+
+    def __init__(
+        self, data_folder,  # The folder; created with its parents if missing, never emptied
+    ):
         self.data_folder = Path(data_folder)
         self.data_folder.mkdir(parents=True, exist_ok=True)
-        self.date_tag = time.strftime('%d%m%Y')   # the original's attribute, used by old scripts in file names
+        # the original's attribute, used by old scripts in file names
+        self.date_tag = time.strftime('%d%m%Y')
 
     def _target(self, filename) -> Path:
         "The path of `filename` in the folder, its subfolders created."
-        require(isinstance(filename, (str, Path)) and str(filename) not in ('', '.'), 'filename', filename, "a file name is required")
-        path = self.data_folder/filename
+        require(
+            isinstance(filename, (str, Path)) and str(filename) not in ('', '.'),
+            'filename',
+            filename,
+            "a file name is required",
+        )
+        path = self.data_folder / filename
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def save_data(self, data, # JSON-able (NumPy included) for .json, a dict of arrays for .npz, anything for .pkl
-                  filename, # Name in the folder; its extension (.json, .npz, .pkl) chooses the format
-                  overwrite:bool=False) -> Path: # Replace an existing file
+    def save_data(
+        self,
+        data,  # JSON-able (NumPy included) for .json, a dict of arrays for .npz, anything for .pkl
+        filename,  # Name in the folder; its extension (.json, .npz, .pkl) chooses the format
+        overwrite: bool = False,  # Replace an existing file
+    ) -> Path:
         "Save `data` as `filename` in the folder, atomically; returns its path."
         return write_data(data, self._target(filename), overwrite)
 
-    def save_figure(self, figure, # A matplotlib figure
-                    filename, # Name in the folder; `.png` is added if missing
-                    dpi:int=300, # Resolution
-                    overwrite:bool=False) -> Path: # Replace an existing file
+    def save_figure(
+        self,
+        figure,  # A matplotlib figure
+        filename,  # Name in the folder; `.png` is added if missing
+        dpi: int = 300,  # Resolution
+        overwrite: bool = False,  # Replace an existing file
+    ) -> Path:
         "Save `figure` as a PNG in the folder, atomically; returns its path."
         name = str(filename) if str(filename).lower().endswith('.png') else f'{filename}.png'
-        return atomic_write(self._target(name), lambda f: figure.savefig(f, format='png', dpi=dpi), overwrite)
+        return atomic_write(
+            self._target(name), lambda f: figure.savefig(f, format='png', dpi=dpi), overwrite
+        )
 
-    def load_data(self, filename, # Name in the folder
-                  trusted:bool=False): # Allow unpickling a .pkl: only for a file you made or trust, since unpickling runs any code the file contains
+    def load_data(
+        self,
+        filename,  # Name in the folder
+        trusted: bool = False,  # Allow unpickling a .pkl: only for a file you made or trust, since unpickling runs any code the file contains
+    ):
         "Load `filename` from the folder; a pickle only with `trusted=True`, because unpickling can run arbitrary code."
-        return read_data(self.data_folder/filename, trusted)
+        return read_data(self.data_folder / filename, trusted)
 
 # %% ../nbs/06_saver.ipynb #e0ce9fe4
-def save_params(saver:DataSaver, # Where to save
-                params:dict, # A parameter dict, as `RNN_pytorch.get_params()` returns
-                filename='params.npz', # An .npz file name
-                overwrite:bool=False) -> Path: # Replace an existing file
+def save_params(
+    saver: DataSaver,  # Where to save
+    params: dict,  # A parameter dict, as `RNN_pytorch.get_params()` returns
+    filename='params.npz',  # An .npz file name
+    overwrite: bool = False,  # Replace an existing file
+) -> Path:
     "Save a parameter dict as npz: arrays as they are, numbers and names as 0-d arrays, `None` entries left out."
-    return saver.save_data({k: np.asarray(v) for k,v in params.items() if v is not None}, filename, overwrite)
+    return saver.save_data(
+        {k: np.asarray(v) for k, v in params.items() if v is not None}, filename, overwrite
+    )
 
-def load_params(path, # An .npz written by `save_params`, or the original pipeline's .pkl
-                trusted:bool=False) -> dict: # Allow unpickling: only for a file you made or trust, since unpickling runs any code the file contains
+
+def load_params(
+    path,  # An .npz written by `save_params`, or the original pipeline's .pkl
+    trusted: bool = False,  # Allow unpickling: only for a file you made or trust, since unpickling runs any code the file contains
+) -> dict:
     "A parameter dict from an npz of `save_params` or, with `trusted=True`, from an original pipeline's pickle."
-    return {k: v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v for k,v in read_data(path, trusted).items()}
+    return {
+        k: v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v
+        for k, v in read_data(path, trusted).items()
+    }
 
 # %% ../nbs/06_saver.ipynb #ce53ea1e
-def create_run_folder(parent, # Parent folder; created if missing
-                      name:str, # Name of the new folder
-                      numbered:bool=False) -> Path: # Try name-2, name-3... if taken, instead of failing
+def create_run_folder(
+    parent,  # Parent folder; created if missing
+    name: str,  # Name of the new folder
+    numbered: bool = False,  # Try name-2, name-3... if taken, instead of failing
+) -> Path:
     "Create a new, empty folder `parent/name`; never reuses an existing one."
     parent = Path(parent)
     parent.mkdir(parents=True, exist_ok=True)
     for k in itertools.count(1):
-        folder = parent/(name if k == 1 else f'{name}-{k}')
+        folder = parent / (name if k == 1 else f'{name}-{k}')
         try:
             folder.mkdir()
             return folder
         except FileExistsError:
-            if not numbered: raise FileExistsError(f"{folder} already exists: a run folder is never reused; choose another name") from None
+            if not numbered:
+                raise FileExistsError(
+                    f"{folder} already exists: a run folder is never reused; choose another name"
+                ) from None
 
 # %% ../nbs/06_saver.ipynb #858a3522
-RUN_FILES = dict(config='config.json', params='params.npz', training='training.json', analysis='analysis.json',
-                 status='status.json', checkpoint='checkpoint.pt')
+RUN_FILES = dict(
+    config='config.json',
+    params='params.npz',
+    training='training.json',
+    analysis='analysis.json',
+    status='status.json',
+    checkpoint='checkpoint.pt',
+)
 
-def save_run(folder, # The run folder
-             config:dict, # The complete config, with its seed
-             params:dict, # The network's parameters
-             training:dict=None) -> DataSaver: # Loss histories and times, if trained
+
+def save_run(
+    folder,  # The run folder
+    config: dict,  # The complete config, with its seed
+    params: dict,  # The network's parameters
+    training: dict = None,  # Loss histories and times, if trained
+) -> DataSaver:
     "Save a run's config, parameters and training record into `folder`; returns its `DataSaver`."
     saver = DataSaver(folder)
     saver.save_data(config, RUN_FILES['config'])
     save_params(saver, params, RUN_FILES['params'])
-    if training is not None: saver.save_data(training, RUN_FILES['training'])
+    if training is not None:
+        saver.save_data(training, RUN_FILES['training'])
     return saver
+
 
 def is_run_folder(folder) -> bool:
     "Whether `folder` holds a saved run (a config and parameters)."
-    return all((Path(folder)/RUN_FILES[k]).is_file() for k in ('config', 'params'))
+    return all((Path(folder) / RUN_FILES[k]).is_file() for k in ('config', 'params'))

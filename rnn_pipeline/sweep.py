@@ -40,55 +40,132 @@ from .saver import DataSaver, read_data
 from .tasks import Task, task_spec
 
 # %% ../nbs/09_sweep.ipynb #c8ecfcf2
-MAX_JOBS = 100_000 # The most jobs a sweep may have
+MAX_JOBS = 100_000  # The most jobs a sweep may have
+
 
 def _seeds_ok(seeds) -> bool:
     "Whether `seeds` is a positive number of seeds or a non-empty list of distinct seeds >= 0 (a bool is neither)."
-    def is_int(v): return isinstance(v, int) and not isinstance(v, bool)
-    if is_int(seeds): return 0 < seeds <= MAX_JOBS
-    return isinstance(seeds, list) and 0 < len(seeds) <= MAX_JOBS and all(is_int(v) and v >= 0 for v in seeds) and len(set(seeds)) == len(seeds)
 
-def _check_overrides(keys, where:str):
+    def is_int(v):
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    if is_int(seeds):
+        return 0 < seeds <= MAX_JOBS
+    return (
+        isinstance(seeds, list)
+        and 0 < len(seeds) <= MAX_JOBS
+        and all(is_int(v) and v >= 0 for v in seeds)
+        and len(set(seeds)) == len(seeds)
+    )
+
+
+def _check_overrides(keys, where: str):
     "Refuse an override of a key that no config has, or of the seed (which `seeds` sets)."
     for key in keys:
-        require(key not in ('seed', 'task', 'tag'), where, key, "the seeds are set by `seeds`, the task by `base`: not by overrides")
-        require(key in CONFIG or key in ALIASES, where, key, "a config key is required (rnn_pipeline.config.config_table() lists them)")
+        require(
+            key not in ('seed', 'task', 'tag'),
+            where,
+            key,
+            "the seeds are set by `seeds`, the task by `base`: not by overrides",
+        )
+        require(
+            key in CONFIG or key in ALIASES,
+            where,
+            key,
+            "a config key is required (rnn_pipeline.config.config_table() lists them)",
+        )
 
-def load_sweep(sweep) -> dict: # A sweep dict, or the path of a JSON file holding one
+
+def load_sweep(sweep) -> dict:  # A sweep dict, or the path of a JSON file holding one
     "The sweep as a dict with `base`, `grid`, `points`, `seeds` and `time_limit`, checked."
     if isinstance(sweep, (str, Path)):
-        try: sweep = json.loads(Path(sweep).read_text())
-        except (OSError, json.JSONDecodeError) as e: raise ValueError(f"sweep={str(sweep)!r} is invalid: it cannot be read ({e}).") from None
-    require(isinstance(sweep, dict), 'sweep', sweep, "a dict or the path of a JSON file holding one is required")
+        try:
+            sweep = json.loads(Path(sweep).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"sweep={str(sweep)!r} is invalid: it cannot be read ({e}).") from None
+    require(
+        isinstance(sweep, dict),
+        'sweep',
+        sweep,
+        "a dict or the path of a JSON file holding one is required",
+    )
     unknown = set(sweep) - {'base', 'grid', 'points', 'seeds', 'time_limit'}
-    require(not unknown, 'sweep keys', sorted(unknown), "allowed keys are base, grid, points, seeds, time_limit")
-    require('base' in sweep, 'base', None, "a task name, a config dict or a config file is required")
+    require(
+        not unknown,
+        'sweep keys',
+        sorted(unknown),
+        "allowed keys are base, grid, points, seeds, time_limit",
+    )
+    require(
+        'base' in sweep, 'base', None, "a task name, a config dict or a config file is required"
+    )
     sweep = {**dict(grid={}, points=[], seeds=1, time_limit=None), **sweep}
-    require(isinstance(sweep['grid'], dict) and all(isinstance(v, list) and v for v in sweep['grid'].values()), 'grid',
-             sweep['grid'], "a dict of non-empty lists of values is required")
-    require(isinstance(sweep['points'], list) and all(isinstance(p, dict) for p in sweep['points']), 'points', sweep['points'],
-             "a list of override dicts is required")
-    _check_overrides(sweep['grid'], 'grid key'); _check_overrides({k for p in sweep['points'] for k in p}, 'points key')
-    require(_seeds_ok(sweep['seeds']), 'seeds', sweep['seeds'],
-            f"a number of seeds from 1 to {MAX_JOBS} or a list of distinct seeds >= 0 is required")
+    require(
+        isinstance(sweep['grid'], dict)
+        and all(isinstance(v, list) and v for v in sweep['grid'].values()),
+        'grid',
+        sweep['grid'],
+        "a dict of non-empty lists of values is required",
+    )
+    require(
+        isinstance(sweep['points'], list) and all(isinstance(p, dict) for p in sweep['points']),
+        'points',
+        sweep['points'],
+        "a list of override dicts is required",
+    )
+    _check_overrides(sweep['grid'], 'grid key')
+    _check_overrides({k for p in sweep['points'] for k in p}, 'points key')
+    require(
+        _seeds_ok(sweep['seeds']),
+        'seeds',
+        sweep['seeds'],
+        f"a number of seeds from 1 to {MAX_JOBS} or a list of distinct seeds >= 0 is required",
+    )
     limit = sweep['time_limit']
-    require(limit is None or (isinstance(limit, (int, float)) and not isinstance(limit, bool) and limit > 0), 'time_limit', limit,
-            "seconds > 0 per job, or None for no limit, is required")
-    n = (math.prod(len(v) for v in sweep['grid'].values()) if sweep['grid'] else 0) + len(sweep['points'])
+    require(
+        limit is None
+        or (isinstance(limit, (int, float)) and not isinstance(limit, bool) and limit > 0),
+        'time_limit',
+        limit,
+        "seconds > 0 per job, or None for no limit, is required",
+    )
+    n = (math.prod(len(v) for v in sweep['grid'].values()) if sweep['grid'] else 0) + len(
+        sweep['points']
+    )
     n = max(n, 1) * (sweep['seeds'] if isinstance(sweep['seeds'], int) else len(sweep['seeds']))
-    require(n <= MAX_JOBS, 'sweep', f'{n} jobs', f"at most {MAX_JOBS} jobs are allowed: split the sweep")
+    require(
+        n <= MAX_JOBS, 'sweep', f'{n} jobs', f"at most {MAX_JOBS} jobs are allowed: split the sweep"
+    )
     return sweep
 
-def base_config(base) -> dict: # A task (a name, 'module:Class' or a Task subclass), a config dict or a config file
+
+def base_config(
+    base,  # A task (a name, 'module:Class' or a Task subclass), a config dict or a config file
+) -> dict:
     "The complete config a sweep's `base` describes."
-    is_task = (isinstance(base, str) and not base.endswith('.json')) or (isinstance(base, type) and issubclass(base, Task))
-    require(is_task or isinstance(base, (dict, str, Path)), 'base', base, "a task, a config dict or a config file is required")
+    is_task = (isinstance(base, str) and not base.endswith('.json')) or (
+        isinstance(base, type) and issubclass(base, Task)
+    )
+    require(
+        is_task or isinstance(base, (dict, str, Path)),
+        'base',
+        base,
+        "a task, a config dict or a config file is required",
+    )
     return default_config(base) if is_task else load_config(base)
 
-def _as_json(sweep:dict) -> dict:
+
+def _as_json(sweep: dict) -> dict:
     "The sweep as its `sweep.json` holds it: a task class by its name."
-    def named(v): return task_spec(v) if isinstance(v, type) else v
-    base = {k: named(v) for k,v in sweep['base'].items()} if isinstance(sweep['base'], dict) else named(sweep['base'])
+
+    def named(v):
+        return task_spec(v) if isinstance(v, type) else v
+
+    base = (
+        {k: named(v) for k, v in sweep['base'].items()}
+        if isinstance(sweep['base'], dict)
+        else named(sweep['base'])
+    )
     return json.loads(json.dumps({**sweep, 'base': base}, default=str))
 
 # %% ../nbs/09_sweep.ipynb #498cc3de
@@ -96,37 +173,68 @@ def _name_part(key, value) -> str:
     "`key=value` with the characters a file name should not hold replaced."
     return re.sub(r'[^A-Za-z0-9_.=+-]', '_', f'{key}={value}')
 
-def sweep_jobs(sweep) -> list: # A sweep (`load_sweep`)
+
+def sweep_jobs(sweep) -> list:  # A sweep (`load_sweep`)
     "The jobs of a sweep: dicts with `name`, `overrides` and `seed`."
     sweep = load_sweep(sweep)
     keys = list(sweep['grid'])
-    overrides = [dict(zip(keys, values)) for values in itertools.product(*sweep['grid'].values())] if keys else []
+    overrides = (
+        [dict(zip(keys, values)) for values in itertools.product(*sweep['grid'].values())]
+        if keys
+        else []
+    )
     overrides = overrides + sweep['points'] or [{}]
     seeds = range(sweep['seeds']) if isinstance(sweep['seeds'], int) else sweep['seeds']
-    return [dict(name='_'.join([_name_part(k, v) for k,v in o.items()] + [f'seed{s}']), overrides=o, seed=s)
-            for o,s in itertools.product(overrides, seeds)]
+    return [
+        dict(
+            name='_'.join([_name_part(k, v) for k, v in o.items()] + [f'seed{s}']),
+            overrides=o,
+            seed=s,
+        )
+        for o, s in itertools.product(overrides, seeds)
+    ]
 
 # %% ../nbs/09_sweep.ipynb #1c47fd0f
 JOB_FILE = 'job.json'
-INTERRUPTED = 75 # Exit code of a job's process whose training was stopped (SIGTERM): the job is retried, and resumes
+# Exit code of a job's process whose training was stopped (SIGTERM): the job is retried, and resumes
+INTERRUPTED = 75
+
 
 def _job_record(job, status, start, **fields) -> dict:
     "The record of a finished job."
-    return dict(name=job['name'], seed=job['seed'], overrides=job['overrides'], status=status,
-                time_s=round(time.perf_counter() - start, 2), **fields)
+    return dict(
+        name=job['name'],
+        seed=job['seed'],
+        overrides=job['overrides'],
+        status=status,
+        time_s=round(time.perf_counter() - start, 2),
+        **fields,
+    )
 
-def _scores(run_folder:Path) -> dict:
+
+def _scores(run_folder: Path) -> dict:
     "The headline scores of an analysed run."
     validation = read_data(run_folder / 'analysis.json')['validation']
     training = read_data(run_folder / 'training.json')
-    return dict(score_name=validation['score_name'], score=validation['score'], score_with_noise=validation['score_with_noise'],
-                passes=validation['passes'], mse=validation['mse'], iterations=training['iterations'], resumed_at=training['resumed_at'],
-                time_to_criterion_s=training['time_to_criterion_s'])
+    return dict(
+        score_name=validation['score_name'],
+        score=validation['score'],
+        score_with_noise=validation['score_with_noise'],
+        passes=validation['passes'],
+        mse=validation['mse'],
+        iterations=training['iterations'],
+        resumed_at=training['resumed_at'],
+        time_to_criterion_s=training['time_to_criterion_s'],
+    )
 
-def save_job_record(job_folder, record:dict):
+
+def save_job_record(job_folder, record: dict):
     "Write a job's record; a failed job's earlier record may be replaced, a finished job's never."
     previous = job_record(job_folder)
-    DataSaver(job_folder).save_data(record, JOB_FILE, overwrite=previous is not None and previous['status'] != 'done')
+    DataSaver(job_folder).save_data(
+        record, JOB_FILE, overwrite=previous is not None and previous['status'] != 'done'
+    )
+
 
 def job_record(job_folder) -> dict:
     "The record of the job in `job_folder`; `None` if it has not finished."
@@ -135,161 +243,274 @@ def job_record(job_folder) -> dict:
 
 # %% ../nbs/09_sweep.ipynb #f6684079
 @contextmanager
-def folder_lock(folder, # The folder; created if missing
-                blocking:bool=True): # Wait for the lock, else give up at once
+def folder_lock(
+    folder,  # The folder; created if missing
+    blocking: bool = True,  # Wait for the lock, else give up at once
+):
     "Hold the lock of `folder` for the block; yields whether it is held. The kernel releases it if the process dies."
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder/'.lock', os.O_RDWR | os.O_CREAT, 0o666)
+    fd = os.open(folder / '.lock', os.O_RDWR | os.O_CREAT, 0o666)
     try:
-        try: fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB)); held = True
-        except BlockingIOError: held = False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+            held = True
+        except BlockingIOError:
+            held = False
         yield held
-    finally: os.close(fd)
+    finally:
+        os.close(fd)
 
 # %% ../nbs/09_sweep.ipynb #21f4f827
 def _die_with_parent():
     "Ask the kernel to send this process SIGTERM when its parent dies (Linux), and stop now if it is already gone."
-    if sys.platform.startswith('linux'): ctypes.CDLL(None).prctl(1, signal.SIGTERM)    # 1: PR_SET_PDEATHSIG
-    if os.getppid() == 1: sys.exit(INTERRUPTED)
+    # 1: PR_SET_PDEATHSIG
+    if sys.platform.startswith('linux'):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+    if os.getppid() == 1:
+        sys.exit(INTERRUPTED)
+
 
 def _job_main():
     "The process of one job: (job, base, sweep folder) on stdin; trains and analyses the job once, under its folder's lock."
     _die_with_parent()
-    job,base,sweep_folder = cloudpickle.loads(sys.stdin.buffer.read())
-    job_folder,start = Path(sweep_folder) / job['name'],time.perf_counter()
+    job, base, sweep_folder = cloudpickle.loads(sys.stdin.buffer.read())
+    job_folder, start = Path(sweep_folder) / job['name'], time.perf_counter()
     with folder_lock(job_folder):
-        if job_record(job_folder) is not None and job_record(job_folder)['status'] == 'done': return
+        if job_record(job_folder) is not None and job_record(job_folder)['status'] == 'done':
+            return
         try:
             with compute_threads(1):
                 run = _train_job(job, base, job_folder)
                 analyze(run)
             record = _job_record(job, 'done', start, folder=str(run.folder), **_scores(run.folder))
-        except JobInterrupted: sys.exit(INTERRUPTED)
+        except JobInterrupted:
+            sys.exit(INTERRUPTED)
         except Exception as e:
-            record = _job_record(job, 'failed', start, error=f'{type(e).__name__}: {e}', traceback=traceback.format_exc())
+            record = _job_record(
+                job,
+                'failed',
+                start,
+                error=f'{type(e).__name__}: {e}',
+                traceback=traceback.format_exc(),
+            )
         save_job_record(job_folder, record)
 
 # %% ../nbs/09_sweep.ipynb #30ce6775
 class JobInterrupted(RuntimeError):
     "A job whose training was stopped before its end: its attempt is given to another worker, which resumes it."
 
-def _unfinished_run(job_folder:Path) -> Path:
-    "The run folder of an earlier attempt at the job whose training did not finish; `None` if there is none."
-    if not job_folder.is_dir(): return None
-    return next((f for f in sorted(job_folder.iterdir()) if f.is_dir() and run_status(f) in ('training', 'interrupted')), None)
 
-def _train_job(job:dict, base:dict, job_folder:Path):
+def _unfinished_run(job_folder: Path) -> Path:
+    "The run folder of an earlier attempt at the job whose training did not finish; `None` if there is none."
+    if not job_folder.is_dir():
+        return None
+    return next(
+        (
+            f
+            for f in sorted(job_folder.iterdir())
+            if f.is_dir() and run_status(f) in ('training', 'interrupted')
+        ),
+        None,
+    )
+
+
+def _train_job(job: dict, base: dict, job_folder: Path):
     "The job's trained run: an earlier attempt's, resumed from its checkpoint, or a new one."
     earlier = _unfinished_run(job_folder)
-    if earlier is None: run = train({**base, **job['overrides'], 'seed': job['seed']}, out=job_folder, progress=False)
-    else: run = resume(earlier, progress=False, task=base['task'] if isinstance(base['task'], type) else None)
-    if run.status != 'done': raise JobInterrupted(f"training stopped after {run.training['iterations']} iterations")
+    if earlier is None:
+        run = train(
+            {**base, **job['overrides'], 'seed': job['seed']}, out=job_folder, progress=False
+        )
+    else:
+        run = resume(
+            earlier, progress=False, task=base['task'] if isinstance(base['task'], type) else None
+        )
+    if run.status != 'done':
+        raise JobInterrupted(f"training stopped after {run.training['iterations']} iterations")
     return run
 
-def _outcome(returncode:int) -> str:
+
+def _outcome(returncode: int) -> str:
     "What a job's process ending with `returncode` did."
-    if returncode < 0: return f"killed by signal {signal.Signals(-returncode).name}"
+    if returncode < 0:
+        return f"killed by signal {signal.Signals(-returncode).name}"
     return f"exited with code {returncode}"
 
 # %% ../nbs/09_sweep.ipynb #d48235ad
-def run_job(job:dict, # A job of `sweep_jobs`
-            base:dict, # The complete base config
-            sweep_folder, # The sweep's folder
-            time_limit:float=None) -> dict: # Seconds the job may take; no limit if `None`
+def run_job(
+    job: dict,  # A job of `sweep_jobs`
+    base: dict,  # The complete base config
+    sweep_folder,  # The sweep's folder
+    time_limit: float = None,  # Seconds the job may take; no limit if `None`
+) -> dict:
     "Train and analyse one job in a process of its own, into its own folder; returns (and saves) its record, failures included."
-    job_folder,start = Path(sweep_folder) / job['name'],time.perf_counter()
-    if (done := job_record(job_folder)) is not None and done['status'] == 'done': return done
+    job_folder, start = Path(sweep_folder) / job['name'], time.perf_counter()
+    if (done := job_record(job_folder)) is not None and done['status'] == 'done':
+        return done
     command = [sys.executable, '-c', 'from rnn_pipeline.sweep import _job_main; _job_main()']
     try:
-        child = subprocess.run(command, input=cloudpickle.dumps((job, base, str(sweep_folder))), capture_output=True, timeout=time_limit)
-        outcome,errors = _outcome(child.returncode),child.stderr.decode(errors='replace')
+        child = subprocess.run(
+            command,
+            input=cloudpickle.dumps((job, base, str(sweep_folder))),
+            capture_output=True,
+            timeout=time_limit,
+        )
+        outcome, errors = _outcome(child.returncode), child.stderr.decode(errors='replace')
     except subprocess.TimeoutExpired as e:
-        outcome,errors = f"stopped at its time limit of {time_limit} s",(e.stderr or b'').decode(errors='replace')
+        outcome, errors = (
+            f"stopped at its time limit of {time_limit} s",
+            (e.stderr or b'').decode(errors='replace'),
+        )
         child = None
     if child is not None and child.returncode == INTERRUPTED:
-        raise JobInterrupted(f"job {job['name']}: training stopped (its worker is going away); it resumes on another worker")
+        raise JobInterrupted(
+            f"job {job['name']}: training stopped (its worker is going away); it resumes on another worker"
+        )
     record = job_record(job_folder)
     if record is None or (child is not None and child.returncode != 0):
         tail = '\n'.join(errors.strip().splitlines()[-20:])
-        record = _job_record(job, 'failed', start, error=f"the job's process {outcome}", traceback=tail)
+        record = _job_record(
+            job, 'failed', start, error=f"the job's process {outcome}", traceback=tail
+        )
         save_job_record(job_folder, record)
     return record
 
 # %% ../nbs/09_sweep.ipynb #31c68ee4
-WORKER_ENVIRON = {'MALLOC_MMAP_THRESHOLD_': 32 * 2**20} # Environment of the LocalCluster's workers, on top of Dask's
-WORKER_CONFIG = {'distributed.worker.profile.enabled': False} # Dask settings of the LocalCluster's workers
+# Environment of the LocalCluster's workers, on top of Dask's
+WORKER_ENVIRON = {'MALLOC_MMAP_THRESHOLD_': 32 * 2**20}
+# Dask settings of the LocalCluster's workers
+WORKER_CONFIG = {'distributed.worker.profile.enabled': False}
 
 # %% ../nbs/09_sweep.ipynb #22d21a69
-CLUSTER_CONFIG = {'distributed.scheduler.http.routes': [], 'distributed.worker.http.routes': []} # Serve no web page
+# Serve no web page
+CLUSTER_CONFIG = {'distributed.scheduler.http.routes': [], 'distributed.worker.http.routes': []}
 
-def start_local_client(n_workers:int=None): # Number of workers; one per core if `None`
+
+def start_local_client(n_workers: int = None):  # Number of workers; one per core if `None`
     "A client of a new LocalCluster: `n_workers` processes (one per core if `None`) of one thread each, TLS only."
     environ = {f'distributed.nanny.pre-spawn-environ.{k}': v for k, v in WORKER_ENVIRON.items()}
     with dask.config.set({**WORKER_CONFIG, **CLUSTER_CONFIG, **environ}):
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               host='127.0.0.1', security=Security.temporary())
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            host='127.0.0.1',
+            security=Security.temporary(),
+        )
     return Client(cluster, security=cluster.security)
 
-def _write_sweep(folder:Path, sweep:dict):
+
+def _write_sweep(folder: Path, sweep: dict):
     "Save the sweep in its folder; a folder holding a different sweep is refused."
     saved = folder / 'sweep.json'
     if saved.is_file():
-        require(read_data(saved) == _as_json(sweep), 'out', str(folder),
-                 "it holds a different sweep (sweep.json): choose another folder to run this one")
-    else: DataSaver(folder).save_data(_as_json(sweep), 'sweep.json')
+        require(
+            read_data(saved) == _as_json(sweep),
+            'out',
+            str(folder),
+            "it holds a different sweep (sweep.json): choose another folder to run this one",
+        )
+    else:
+        DataSaver(folder).save_data(_as_json(sweep), 'sweep.json')
 
-def _collect(futures:dict, folder:Path, progress:bool) -> list:
+
+def _collect(futures: dict, folder: Path, progress: bool) -> list:
     "The records of the submitted jobs as they finish, each future released once read; a job Dask gave up on is recorded as failed."
     records = []
-    for future in tqdm(as_completed(list(futures)), total=len(futures), disable=not progress, desc='sweep', unit='job'):
+    for future in tqdm(
+        as_completed(list(futures)),
+        total=len(futures),
+        disable=not progress,
+        desc='sweep',
+        unit='job',
+    ):
         job = futures.pop(future)
-        try: records.append(future.result())
+        try:
+            records.append(future.result())
         except Exception as e:
-            record = job_record(folder / job['name']) or _job_record(job, 'failed', time.perf_counter(),
-                                                                     error=f'{type(e).__name__}: {e}')
-            if record['status'] != 'done': save_job_record(folder / job['name'], record)
+            record = job_record(folder / job['name']) or _job_record(
+                job, 'failed', time.perf_counter(), error=f'{type(e).__name__}: {e}'
+            )
+            if record['status'] != 'done':
+                save_job_record(folder / job['name'], record)
             records.append(record)
         future.release()
     return records
 
 # %% ../nbs/09_sweep.ipynb #42aa1914
-def run_sweep(sweep, # A sweep dict or JSON file (`load_sweep`)
-              out, # The sweep's folder: run folders, records and the results table go there
-              client:Client=None, # A Dask client; a new LocalCluster on this machine if `None`
-              n_workers:int=None, # Workers of the LocalCluster (one per core if `None`)
-              retry_failed:bool=False, # Run again the jobs that failed before
-              progress:bool=True) -> pd.DataFrame: # Show a progress bar
+def run_sweep(
+    sweep,  # A sweep dict or JSON file (`load_sweep`)
+    out,  # The sweep's folder: run folders, records and the results table go there
+    client: Client = None,  # A Dask client; a new LocalCluster on this machine if `None`
+    n_workers: int = None,  # Workers of the LocalCluster (one per core if `None`)
+    retry_failed: bool = False,  # Run again the jobs that failed before
+    progress: bool = True,  # Show a progress bar
+) -> pd.DataFrame:
     "Run every job of `sweep` not finished before on a Dask cluster; returns the table of all jobs' records."
-    sweep,folder = load_sweep(sweep),Path(out)
+    sweep, folder = load_sweep(sweep), Path(out)
     base = base_config(sweep['base'])
     with folder_lock(folder, blocking=False) as held:
-        require(held, 'out', str(folder), "another sweep is running in this folder: wait for it, or choose another folder")
+        require(
+            held,
+            'out',
+            str(folder),
+            "another sweep is running in this folder: wait for it, or choose another folder",
+        )
         _write_sweep(folder, sweep)
         jobs = sweep_jobs(sweep)
-        todo = [j for j in jobs if (r := job_record(folder / j['name'])) is None or (retry_failed and r['status'] == 'failed')]
-        if todo: _run_jobs(todo, base, folder, client, n_workers, progress, sweep['time_limit'])
+        todo = [
+            j
+            for j in jobs
+            if (r := job_record(folder / j['name'])) is None
+            or (retry_failed and r['status'] == 'failed')
+        ]
+        if todo:
+            _run_jobs(todo, base, folder, client, n_workers, progress, sweep['time_limit'])
         return results_table(folder, jobs)
+
 
 def _run_jobs(jobs, base, folder, client, n_workers, progress, time_limit):
     "Run `jobs` on `client`, or on a LocalCluster started and stopped here; a job stopped with its worker is retried."
     own_client = client is None
-    if own_client: client = start_local_client(n_workers)
+    if own_client:
+        client = start_local_client(n_workers)
     try:
-        futures = {client.submit(run_job, job, base, folder, time_limit, key=f"{folder.name}-{job['name']}", pure=False,
-                                 retries=3): job for job in jobs}
+        futures = {
+            client.submit(
+                run_job,
+                job,
+                base,
+                folder,
+                time_limit,
+                key=f"{folder.name}-{job['name']}",
+                pure=False,
+                retries=3,
+            ): job
+            for job in jobs
+        }
         _collect(futures, folder, progress)
     finally:
-        if own_client: client.close(); client.cluster.close()
+        if own_client:
+            client.close()
+            client.cluster.close()
 
-def results_table(folder, jobs:list=None) -> pd.DataFrame:
+
+def results_table(folder, jobs: list = None) -> pd.DataFrame:
     "One row per job of the sweep in `folder` (overrides as columns, then seed, status, scores, time, run folder); saved as results.csv."
     folder = Path(folder)
     jobs = jobs or sweep_jobs(read_data(folder / 'sweep.json'))
     rows = []
     for job in jobs:
         record = job_record(folder / job['name']) or dict(status='not run')
-        rows.append({**job['overrides'], 'seed': job['seed'], **{k: v for k,v in record.items() if k not in ('overrides', 'seed', 'traceback')}})
+        rows.append(
+            {
+                **job['overrides'],
+                'seed': job['seed'],
+                **{k: v for k, v in record.items() if k not in ('overrides', 'seed', 'traceback')},
+            }
+        )
     table = pd.DataFrame(rows)
     DataSaver(folder).save_data(table.to_dict(orient='list'), 'results.json', overwrite=True)
     table.to_csv(folder / 'results.csv', index=False)
@@ -298,21 +519,39 @@ def results_table(folder, jobs:list=None) -> pd.DataFrame:
 # %% ../nbs/09_sweep.ipynb #16722be3
 def worker_environment() -> dict:
     "The environment of a cluster job's workers: `WORKER_ENVIRON`, `WORKER_CONFIG` as Dask's variables, one BLAS thread."
-    settings = {'DASK_' + k.upper().replace('.', '__').replace('-', '_'): v for k,v in WORKER_CONFIG.items()}
-    return {**WORKER_ENVIRON, **settings, **{k: 1 for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')}}
+    settings = {
+        'DASK_' + k.upper().replace('.', '__').replace('-', '_'): v
+        for k, v in WORKER_CONFIG.items()
+    }
+    return {
+        **WORKER_ENVIRON,
+        **settings,
+        **{k: 1 for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')},
+    }
 
-def slurm_client(jobs:int=1, # Number of batch jobs
-                 partition:str=None, # The SLURM partition; the cluster's default if `None`
-                 cores:int=1, # Cores per job: one worker process of one thread each
-                 memory:str='2GB', # Memory per job
-                 walltime:str='01:00:00', # Wall time per job
-                 **cluster_kwargs): # More arguments of `dask_jobqueue.SLURMCluster` (interface, account, ...)
+
+def slurm_client(
+    jobs: int = 1,  # Number of batch jobs
+    partition: str = None,  # The SLURM partition; the cluster's default if `None`
+    cores: int = 1,  # Cores per job: one worker process of one thread each
+    memory: str = '2GB',  # Memory per job
+    walltime: str = '01:00:00',  # Wall time per job
+    **cluster_kwargs,  # More arguments of `dask_jobqueue.SLURMCluster` (interface, account, ...)
+):
     "A client of a new SLURMCluster of `jobs` batch jobs, its workers set up as the LocalCluster's."
     from dask_jobqueue import SLURMCluster
+
     with dask.config.set(CLUSTER_CONFIG):
-        cluster = SLURMCluster(queue=partition, cores=cores, processes=cores, memory=memory, walltime=walltime,
-                               job_script_prologue=[f'export {k}={v}' for k,v in worker_environment().items()],
-                               scheduler_options=dict(dashboard_address=None), security=Security.temporary(),
-                               **{'shared_temp_directory': os.path.expanduser('~'), **cluster_kwargs})
+        cluster = SLURMCluster(
+            queue=partition,
+            cores=cores,
+            processes=cores,
+            memory=memory,
+            walltime=walltime,
+            job_script_prologue=[f'export {k}={v}' for k, v in worker_environment().items()],
+            scheduler_options=dict(dashboard_address=None),
+            security=Security.temporary(),
+            **{'shared_temp_directory': os.path.expanduser('~'), **cluster_kwargs},
+        )
     cluster.scale(jobs=jobs)
     return Client(cluster, security=cluster.security)

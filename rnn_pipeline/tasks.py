@@ -24,43 +24,73 @@ from fastcore.basics import patch
 from .core import closest, require, require_number, require_steps
 
 # %% ../nbs/01_tasks.ipynb #9e3b261f
-def _check_epoch(params:dict, # Task parameters
-                 on:str, # Key of the epoch's first step
-                 off:str, # Key of the step after the epoch's last
-                 n_steps:int): # Trial length
+def _check_epoch(
+    params: dict,  # Task parameters
+    on: str,  # Key of the epoch's first step
+    off: str,  # Key of the step after the epoch's last
+    n_steps: int,  # Trial length
+):
     "Check that the epoch `params[on]:params[off]` lies inside a trial of `n_steps` steps."
-    t_on,t_off = params[on],params[off]
+    t_on, t_off = params[on], params[off]
     require(0 <= t_on, on, t_on, "an epoch cannot start before step 0")
     require(t_on < t_off, off, t_off, f"it must be after {on}={t_on}")
-    require(t_off <= n_steps, off, t_off, f"the epoch must end within the trial (n_steps={n_steps})")
+    require(
+        t_off <= n_steps, off, t_off, f"the epoch must end within the trial (n_steps={n_steps})"
+    )
 
 # %% ../nbs/01_tasks.ipynb #191a1b6e
-MAX_STEPS,MAX_CHANNELS,MAX_BATCH_VALUES = 10**6,10**4,2 * 10**8 # the largest trial, channel count and batch (values)
+# the largest trial, channel count and batch (values)
+MAX_STEPS, MAX_CHANNELS, MAX_BATCH_VALUES = 10**6, 10**4, 2 * 10**8
+
 
 def _check_batch_size(task, batch_size):
     "Refuse a batch size that is not a positive integer (or `None`, for the task's default), or a batch too large to hold."
     require_number('batch_size', batch_size, 0, integer=True, optional=True)
-    values = (task.n_inputs + task.n_outputs) * task.n_steps * (batch_size or task.default_batch_size)
-    require(values <= MAX_BATCH_VALUES, 'batch_size', batch_size,
-            f"a batch of at most {MAX_BATCH_VALUES:.0e} values (channels x n_steps x batch_size) is required: it has {values:.1e}")
+    values = (
+        (task.n_inputs + task.n_outputs) * task.n_steps * (batch_size or task.default_batch_size)
+    )
+    require(
+        values <= MAX_BATCH_VALUES,
+        'batch_size',
+        batch_size,
+        f"a batch of at most {MAX_BATCH_VALUES:.0e} values (channels x n_steps x batch_size) is required: it has {values:.1e}",
+    )
 
-def _nothing_to_score(what:str):
+
+def _nothing_to_score(what: str):
     "Raise the error of a score that these trials cannot give."
     raise ValueError(f"outputs cannot be scored: {what}.")
 
-def _is_number(v) -> bool: return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
 
-def _check_like(name:str, value, default):
+def _is_number(v) -> bool:
+    return (
+        isinstance(v, (int, float, np.integer, np.floating))
+        and not isinstance(v, bool)
+        and np.isfinite(v)
+    )
+
+
+def _check_like(name: str, value, default):
     "Refuse a task parameter whose value is not of the kind of its default: a number, a yes/no, a list of numbers."
-    if isinstance(default, bool): require(isinstance(value, bool), name, value, "True or False is required")
-    elif _is_number(default): require(_is_number(value), name, value, "a finite number is required")
+    if isinstance(default, bool):
+        require(isinstance(value, bool), name, value, "True or False is required")
+    elif _is_number(default):
+        require(_is_number(value), name, value, "a finite number is required")
     elif isinstance(default, (list, tuple)):
-        require(isinstance(value, (list, tuple, np.ndarray)) and all(_is_number(v) for v in np.ravel(value)), name, value,
-                "a list of finite numbers is required")
+        require(
+            isinstance(value, (list, tuple, np.ndarray))
+            and all(_is_number(v) for v in np.ravel(value)),
+            name,
+            value,
+            "a list of finite numbers is required",
+        )
 
-def _epoch(n_steps:int, # Trial length
-           on:int, # First step of the epoch
-           off:int): # Step after the last step of the epoch
+
+def _epoch(
+    n_steps: int,  # Trial length
+    on: int,  # First step of the epoch
+    off: int,  # Step after the last step of the epoch
+):
     "Boolean vector of length `n_steps`, True on the steps `on:off`."
     t = np.arange(n_steps)
     return (t >= on) & (t < off)
@@ -68,22 +98,35 @@ def _epoch(n_steps:int, # Trial length
 # %% ../nbs/01_tasks.ipynb #8c1d6028
 class Task:
     "A behavioural task: trials of `n_steps` steps with `n_inputs` input and `n_outputs` output channels."
-    default_params = {}    # task parameters and their defaults
-    score_name = 'R2'      # what `score` measures
+
+    default_params = {}  # task parameters and their defaults
+    score_name = 'R2'  # what `score` measures
     higher_is_better = True
-    criterion = None       # the score at which a scientist would call the task learnt
-    default_batch_size = 256   # trials in a batch of random conditions
-    def __init__(self,
-                 n_steps:int, # Number of time steps of a trial
-                 n_inputs:int, # Number of input channels
-                 n_outputs:int, # Number of output channels
-                 task_params:dict=None, # Task parameters; missing keys take `default_params`
-                 mask=None, # Time steps on which the output is scored; `None` for the task's default
-                 seed=None): # Seed or `np.random.Generator` for every random draw
-        for name,size,most in (('n_steps', n_steps, MAX_STEPS), ('n_inputs', n_inputs, MAX_CHANNELS), ('n_outputs', n_outputs, MAX_CHANNELS)):
+    criterion = None  # the score at which a scientist would call the task learnt
+    default_batch_size = 256  # trials in a batch of random conditions
+
+    def __init__(
+        self,
+        n_steps: int,  # Number of time steps of a trial
+        n_inputs: int,  # Number of input channels
+        n_outputs: int,  # Number of output channels
+        task_params: dict = None,  # Task parameters; missing keys take `default_params`
+        mask=None,  # Time steps on which the output is scored; `None` for the task's default
+        seed=None,  # Seed or `np.random.Generator` for every random draw
+    ):
+        for name, size, most in (
+            ('n_steps', n_steps, MAX_STEPS),
+            ('n_inputs', n_inputs, MAX_CHANNELS),
+            ('n_outputs', n_outputs, MAX_CHANNELS),
+        ):
             require_number(name, size, 0, most, integer=True)
-        self.n_steps,self.n_inputs,self.n_outputs = int(n_steps),int(n_inputs),int(n_outputs)
-        require(task_params is None or isinstance(task_params, dict), 'task_params', task_params, "a dict or None is required")
+        self.n_steps, self.n_inputs, self.n_outputs = int(n_steps), int(n_inputs), int(n_outputs)
+        require(
+            task_params is None or isinstance(task_params, dict),
+            'task_params',
+            task_params,
+            "a dict or None is required",
+        )
         self.task_params = self._merge_params(task_params or {})
         self._validate()
         self.mask = self._check_mask(self.default_mask() if mask is None else mask)
@@ -93,526 +136,919 @@ class Task:
         "Task parameters over the defaults; sizes repeated in `task_params` (as old configs do) must agree."
         params = dict(task_params)
         for size in ('n_steps', 'n_inputs', 'n_outputs'):
-            if size in params: require(params.pop(size) == getattr(self, size), f'task_params[{size!r}]',
-                                        task_params[size], f"it must equal {size}={getattr(self, size)}")
+            if size in params:
+                require(
+                    params.pop(size) == getattr(self, size),
+                    f'task_params[{size!r}]',
+                    task_params[size],
+                    f"it must equal {size}={getattr(self, size)}",
+                )
         unknown = set(params) - set(self.default_params)
-        require(not unknown, 'task_params', sorted(unknown), f"allowed keys are {sorted(self.default_params)}")
-        for k,v in params.items(): _check_like(k, v, self.default_params[k])
+        require(
+            not unknown,
+            'task_params',
+            sorted(unknown),
+            f"allowed keys are {sorted(self.default_params)}",
+        )
+        for k, v in params.items():
+            _check_like(k, v, self.default_params[k])
         return {**self.default_params, **params}
 
-    def _check_channels(self, n_inputs:int, n_outputs:int):
+    def _check_channels(self, n_inputs: int, n_outputs: int):
         "Check the channel counts against what this task needs."
         name = type(self).__name__
-        require(self.n_inputs == n_inputs, 'n_inputs', self.n_inputs, f"{name} has {n_inputs} input channels")
-        require(self.n_outputs == n_outputs, 'n_outputs', self.n_outputs, f"{name} has {n_outputs} output channels")
+        require(
+            self.n_inputs == n_inputs,
+            'n_inputs',
+            self.n_inputs,
+            f"{name} has {n_inputs} input channels",
+        )
+        require(
+            self.n_outputs == n_outputs,
+            'n_outputs',
+            self.n_outputs,
+            f"{name} has {n_outputs} output channels",
+        )
 
     def _check_mask(self, mask):
         "The mask as a sorted array of unique time steps inside the trial."
         require_steps('mask', mask)
         mask = np.unique(np.asarray(mask, dtype=int))
-        require(mask.size > 0 and mask.min() >= 0 and mask.max() < self.n_steps, 'mask', mask,
-                 f"time steps between 0 and n_steps-1={self.n_steps - 1} are required")
+        require(
+            mask.size > 0 and mask.min() >= 0 and mask.max() < self.n_steps,
+            'mask',
+            mask,
+            f"time steps between 0 and n_steps-1={self.n_steps - 1} are required",
+        )
         return mask
 
-    def _validate(self): "Check `task_params`; subclasses add their checks."
-    def default_mask(self): "All time steps."; return np.arange(self.n_steps)
-    def condition_grid(self): "All conditions of the task; `None` when they are drawn at random."; return None
-    def sample_conditions(self, n:int): "`n` random conditions."; raise NotImplementedError
-    def build_trials(self, conditions:list): "Inputs and targets for `conditions`, batch last."; raise NotImplementedError
-    def complete_condition(self, condition:dict):
+    def _validate(self):
+        "Check `task_params`; subclasses add their checks."
+
+    def default_mask(self):
+        "All time steps."
+        return np.arange(self.n_steps)
+
+    def condition_grid(self):
+        "All conditions of the task; `None` when they are drawn at random."
+        return None
+
+    def sample_conditions(self, n: int):
+        "`n` random conditions."
+        raise NotImplementedError
+
+    def build_trials(self, conditions: list):
+        "Inputs and targets for `conditions`, batch last."
+        raise NotImplementedError
+
+    def complete_condition(self, condition: dict):
         "`condition` with its random parts (onset, pulse times...) drawn where missing."
         return dict(condition)
 
     def generate_input_target_stream(self, **condition):
         "One trial: input (n_inputs, n_steps), target (n_outputs, n_steps) and its condition dict."
         condition = self.complete_condition(condition)
-        inputs,targets = self.build_trials([condition])
-        return inputs[..., 0],targets[..., 0],condition
+        inputs, targets = self.build_trials([condition])
+        return inputs[..., 0], targets[..., 0], condition
 
-    def get_batch(self,
-                  batch_size:int=None, # Number of trials (grid tasks: the grid repeated, then a random subset); `None` for the whole grid (or 256 random trials)
-                  shuffle:bool=False): # Shuffle the order of the trials
+    def get_batch(
+        self,
+        batch_size: int = None,  # Number of trials (grid tasks: the grid repeated, then a random subset); `None` for the whole grid (or 256 random trials)
+        shuffle: bool = False,  # Shuffle the order of the trials
+    ):
         "A batch: inputs (n_inputs, n_steps, B), targets (n_outputs, n_steps, B) and a list of B condition dicts."
         _check_batch_size(self, batch_size)
         grid = self.condition_grid()
-        if grid is None: conditions = self.sample_conditions(batch_size or self.default_batch_size)
-        else: conditions = grid if batch_size is None else self._balanced_sample(grid, batch_size)
+        if grid is None:
+            conditions = self.sample_conditions(batch_size or self.default_batch_size)
+        else:
+            conditions = grid if batch_size is None else self._balanced_sample(grid, batch_size)
         conditions = [self.complete_condition(c) for c in conditions]
-        if shuffle: conditions = [conditions[i] for i in self.rng.permutation(len(conditions))]
-        inputs,targets = self.build_trials(conditions)
-        return inputs,targets,conditions
+        if shuffle:
+            conditions = [conditions[i] for i in self.rng.permutation(len(conditions))]
+        inputs, targets = self.build_trials(conditions)
+        return inputs, targets, conditions
 
     def _balanced_sample(self, grid, batch_size):
         "`batch_size` conditions: the whole grid as often as it fits, then a random subset of it."
-        repeats,rest = divmod(batch_size, len(grid))
-        return grid * repeats + [grid[i] for i in np.sort(self.rng.choice(len(grid), rest, replace=False))]
+        repeats, rest = divmod(batch_size, len(grid))
+        return grid * repeats + [
+            grid[i] for i in np.sort(self.rng.choice(len(grid), rest, replace=False))
+        ]
 
-    def score(self, outputs:np.ndarray, targets:np.ndarray) -> float:
+    def score(self, outputs: np.ndarray, targets: np.ndarray) -> float:
         "The behavioural score of `outputs` (n_outputs, n_steps, B) against `targets`; by default R2 on the scored steps."
-        y,t = outputs[:, self.mask],targets[:, self.mask]
-        ss_tot = ((t - t.mean(axis=(1, 2), keepdims=True))**2).sum()
-        if not ss_tot > 0: _nothing_to_score("R2 needs targets that vary over the scored steps, and these are constant")
-        return float(1 - ((y - t)**2).sum() / ss_tot)
+        y, t = outputs[:, self.mask], targets[:, self.mask]
+        ss_tot = ((t - t.mean(axis=(1, 2), keepdims=True)) ** 2).sum()
+        if not ss_tot > 0:
+            _nothing_to_score(
+                "R2 needs targets that vary over the scored steps, and these are constant"
+            )
+        return float(1 - ((y - t) ** 2).sum() / ss_tot)
 
-    def passes(self, score:float, target:float=None) -> bool:
+    def passes(self, score: float, target: float = None) -> bool:
         "Does `score` reach `target` (the task's `criterion` if `None`), in the direction where scores are better?"
         target = self.criterion if target is None else target
-        if target is None or not np.isfinite(score): return False
+        if target is None or not np.isfinite(score):
+            return False
         return score >= target if self.higher_is_better else score <= target
 
     def __repr__(self):
         return f"{type(self).__name__}(n_steps={self.n_steps}, n_inputs={self.n_inputs}, n_outputs={self.n_outputs}, task_params={self.task_params})"
 
 # %% ../nbs/01_tasks.ipynb #876039da
-def choice_accuracy(outputs:np.ndarray, # Outputs (2, n_steps, B)
-                    targets:np.ndarray, # Targets (2, n_steps, B)
-                    steps): # Decision-period time steps
+def choice_accuracy(
+    outputs: np.ndarray,  # Outputs (2, n_steps, B)
+    targets: np.ndarray,  # Targets (2, n_steps, B)
+    steps,  # Decision-period time steps
+):
     "Fraction of trials whose choice (sign of output 0 - output 1 over `steps`) matches the target's; trials with no correct choice are left out."
     wanted = np.sign((targets[0] - targets[1])[steps].mean(0))
     chosen = np.sign((outputs[0] - outputs[1])[steps].mean(0))
     scored = wanted != 0
-    if not scored.any(): _nothing_to_score("no trial has a correct choice (the relevant coherence is 0 in all of them)")
+    if not scored.any():
+        _nothing_to_score(
+            "no trial has a correct choice (the relevant coherence is 0 in all of them)"
+        )
     return float((chosen[scored] == wanted[scored]).mean())
 
 # %% ../nbs/01_tasks.ipynb #58730d6f
 CDDM_COHERENCES = [0.0] + [s * 0.8 / 2**k for k in range(6) for s in (1, -1)]
 
+
 class TaskCDDM(Task):
     "Context-dependent decision making (Mante et al. 2013): report the sign of the cued modality's coherence."
-    default_params = dict(cue_on=0, cue_off=600, stim_on=200, stim_off=600, dec_on=400, dec_off=600,
-                          coherences=sorted(CDDM_COHERENCES))
+
+    default_params = dict(
+        cue_on=0,
+        cue_off=600,
+        stim_on=200,
+        stim_off=600,
+        dec_on=400,
+        dec_off=600,
+        coherences=sorted(CDDM_COHERENCES),
+    )
     contexts = ('motion', 'color')
-    score_name,criterion = 'accuracy',0.95
-    def __init__(self, n_steps:int=600, n_inputs:int=6, n_outputs:int=2, task_params:dict=None, mask=None, seed=None):
-        super().__init__(n_steps=n_steps, n_inputs=n_inputs, n_outputs=n_outputs, task_params=task_params, mask=mask, seed=seed)
+    score_name, criterion = 'accuracy', 0.95
+
+    def __init__(
+        self,
+        n_steps: int = 600,
+        n_inputs: int = 6,
+        n_outputs: int = 2,
+        task_params: dict = None,
+        mask=None,
+        seed=None,
+    ):
+        super().__init__(
+            n_steps=n_steps,
+            n_inputs=n_inputs,
+            n_outputs=n_outputs,
+            task_params=task_params,
+            mask=mask,
+            seed=seed,
+        )
 
     def _validate(self):
         self._check_channels(6, 2)
-        for epoch in ('cue', 'stim', 'dec'): _check_epoch(self.task_params, f'{epoch}_on', f'{epoch}_off', self.n_steps)
+        for epoch in ('cue', 'stim', 'dec'):
+            _check_epoch(self.task_params, f'{epoch}_on', f'{epoch}_off', self.n_steps)
         cohs = np.asarray(self.task_params['coherences'], dtype=float)
-        require(cohs.ndim == 1 and cohs.size > 0 and np.all(np.abs(cohs) <= 1), 'coherences',
-                 self.task_params['coherences'], "a non-empty list of numbers in [-1, 1] is required")
+        require(
+            cohs.ndim == 1 and cohs.size > 0 and np.all(np.abs(cohs) <= 1),
+            'coherences',
+            self.task_params['coherences'],
+            "a non-empty list of numbers in [-1, 1] is required",
+        )
 
     def default_mask(self):
         p = self.task_params
-        return np.r_[0:p['stim_on'], p['dec_on']:p['dec_off']]
+        return np.r_[0 : p['stim_on'], p['dec_on'] : p['dec_off']]
 
     def condition_grid(self):
         cohs = self.task_params['coherences']
-        return [dict(context=ctx, motion_coh=float(m), color_coh=float(c))
-                for ctx,m,c in product(self.contexts, cohs, cohs)]
+        return [
+            dict(context=ctx, motion_coh=float(m), color_coh=float(c))
+            for ctx, m, c in product(self.contexts, cohs, cohs)
+        ]
 
     def complete_condition(self, condition):
         c = {**dict(context='motion', motion_coh=0.0, color_coh=0.0), **condition}
-        require(c['context'] in self.contexts, 'context', c['context'], f"allowed contexts are {self.contexts}")
+        require(
+            c['context'] in self.contexts,
+            'context',
+            c['context'],
+            f"allowed contexts are {self.contexts}",
+        )
         relevant = c['motion_coh'] if c['context'] == 'motion' else c['color_coh']
-        c['correct_choice'] = int(np.sign(relevant))   # +1 right, -1 left, 0 no correct answer
+        c['correct_choice'] = int(np.sign(relevant))  # +1 right, -1 left, 0 no correct answer
         return c
 
     def build_trials(self, conditions):
-        p,T = self.task_params,self.n_steps
+        p, T = self.task_params, self.n_steps
         motion_ctx = np.array([c['context'] == 'motion' for c in conditions], dtype=float)
-        cohs = np.array([[c['motion_coh'], c['color_coh']] for c in conditions]).T    # (2, B)
+        cohs = np.array([[c['motion_coh'], c['color_coh']] for c in conditions]).T  # (2, B)
         choice = np.array([c['correct_choice'] for c in conditions])
-        cue,stim,dec = (_epoch(T, p[f'{e}_on'], p[f'{e}_off'])[:, None] for e in ('cue', 'stim', 'dec'))
+        cue, stim, dec = (
+            _epoch(T, p[f'{e}_on'], p[f'{e}_off'])[:, None] for e in ('cue', 'stim', 'dec')
+        )
         inputs = np.zeros((6, T, len(conditions)))
-        inputs[0],inputs[1] = cue * motion_ctx,cue * (1 - motion_ctx)
+        inputs[0], inputs[1] = cue * motion_ctx, cue * (1 - motion_ctx)
         inputs[2::2] = stim * (1 + cohs[:, None, :]) / 2
         inputs[3::2] = stim * (1 - cohs[:, None, :]) / 2
         targets = np.zeros((2, T, len(conditions)))
-        targets[0],targets[1] = dec * (choice == 1),dec * (choice == -1)
-        return inputs,targets
+        targets[0], targets[1] = dec * (choice == 1), dec * (choice == -1)
+        return inputs, targets
 
     def score(self, outputs, targets):
         "Fraction of correct choices over the trials with a non-zero relevant coherence."
-        return choice_accuracy(outputs, targets, slice(self.task_params['dec_on'], self.task_params['dec_off']))
+        return choice_accuracy(
+            outputs, targets, slice(self.task_params['dec_on'], self.task_params['dec_off'])
+        )
 
 # %% ../nbs/01_tasks.ipynb #69cddc9a
 class TaskDMTS(Task):
     "Delayed match to sample: after a delay, report whether the test stimulus is on the sample's channel."
-    default_params = dict(stim_on_sample=15, stim_off_sample=45, stim_on_match=60, stim_off_match=90, dec_on=90, dec_off=120)
-    score_name,criterion = 'accuracy',0.95
-    def __init__(self, n_steps:int=120, n_inputs:int=2, task_params:dict=None, n_outputs:int=2, mask=None, seed=None):
-        super().__init__(n_steps=n_steps, n_inputs=n_inputs, n_outputs=n_outputs, task_params=task_params, mask=mask, seed=seed)
+
+    default_params = dict(
+        stim_on_sample=15,
+        stim_off_sample=45,
+        stim_on_match=60,
+        stim_off_match=90,
+        dec_on=90,
+        dec_off=120,
+    )
+    score_name, criterion = 'accuracy', 0.95
+
+    def __init__(
+        self,
+        n_steps: int = 120,
+        n_inputs: int = 2,
+        task_params: dict = None,
+        n_outputs: int = 2,
+        mask=None,
+        seed=None,
+    ):
+        super().__init__(
+            n_steps=n_steps,
+            n_inputs=n_inputs,
+            n_outputs=n_outputs,
+            task_params=task_params,
+            mask=mask,
+            seed=seed,
+        )
 
     def _validate(self):
         self._check_channels(2, 2)
-        for on,off in (('stim_on_sample', 'stim_off_sample'), ('stim_on_match', 'stim_off_match'), ('dec_on', 'dec_off')):
+        for on, off in (
+            ('stim_on_sample', 'stim_off_sample'),
+            ('stim_on_match', 'stim_off_match'),
+            ('dec_on', 'dec_off'),
+        ):
             _check_epoch(self.task_params, on, off, self.n_steps)
         p = self.task_params
-        require(p['stim_off_sample'] <= p['stim_on_match'], 'stim_on_match', p['stim_on_match'],
-                 f"the test stimulus must come after the sample (stim_off_sample={p['stim_off_sample']})")
+        require(
+            p['stim_off_sample'] <= p['stim_on_match'],
+            'stim_on_match',
+            p['stim_on_match'],
+            f"the test stimulus must come after the sample (stim_off_sample={p['stim_off_sample']})",
+        )
 
     def default_mask(self):
         p = self.task_params
-        return np.r_[0:p['stim_on_match'], p['dec_on']:p['dec_off']]
+        return np.r_[0 : p['stim_on_match'], p['dec_on'] : p['dec_off']]
 
     def condition_grid(self):
-        return [dict(num_sample_channel=s, num_match_channel=m) for s,m in product(range(2), range(2))]
+        return [
+            dict(num_sample_channel=s, num_match_channel=m) for s, m in product(range(2), range(2))
+        ]
 
     def complete_condition(self, condition):
         c = {**dict(num_sample_channel=0, num_match_channel=0), **condition}
-        for key in ('num_sample_channel', 'num_match_channel'): require(c[key] in (0, 1), key, c[key], "channel 0 or 1")
+        for key in ('num_sample_channel', 'num_match_channel'):
+            require(c[key] in (0, 1), key, c[key], "channel 0 or 1")
         c['correct_choice'] = 1 if c['num_sample_channel'] == c['num_match_channel'] else -1
         return c
 
     def build_trials(self, conditions):
-        p,T,B = self.task_params,self.n_steps,len(conditions)
+        p, T, B = self.task_params, self.n_steps, len(conditions)
         sample = np.array([c['num_sample_channel'] for c in conditions])
         test = np.array([c['num_match_channel'] for c in conditions])
         channel = np.arange(2)[:, None, None]
-        inputs = (_epoch(T, p['stim_on_sample'], p['stim_off_sample'])[None, :, None] * (channel == sample)
-                  + _epoch(T, p['stim_on_match'], p['stim_off_match'])[None, :, None] * (channel == test))
+        inputs = _epoch(T, p['stim_on_sample'], p['stim_off_sample'])[None, :, None] * (
+            channel == sample
+        ) + _epoch(T, p['stim_on_match'], p['stim_off_match'])[None, :, None] * (channel == test)
         match = (sample == test)[None, None, :]
-        targets = _epoch(T, p['dec_on'], p['dec_off'])[None, :, None] * np.where(channel == 0, match, ~match)
-        return inputs.astype(float),targets.astype(float)
+        targets = _epoch(T, p['dec_on'], p['dec_off'])[None, :, None] * np.where(
+            channel == 0, match, ~match
+        )
+        return inputs.astype(float), targets.astype(float)
 
     def score(self, outputs, targets):
         "Fraction of correct match / non-match choices."
-        return choice_accuracy(outputs, targets, slice(self.task_params['dec_on'], self.task_params['dec_off']))
+        return choice_accuracy(
+            outputs, targets, slice(self.task_params['dec_on'], self.task_params['dec_off'])
+        )
 
 # %% ../nbs/01_tasks.ipynb #ec14156e
 class TaskNBitFlipFlop(Task):
     "N-bit flip-flop (Sussillo & Barak 2013): each output holds the sign of the last pulse on its input."
+
     default_params = dict(mu=6, n_flip_steps=10, initial_pulse=True)
-    score_name,criterion = 'accuracy',0.98
-    def __init__(self, n_steps:int=200, n_inputs:int=3, n_outputs:int=3, task_params:dict=None, mask=None, seed=None):
-        super().__init__(n_steps=n_steps, n_inputs=n_inputs, n_outputs=n_outputs, task_params=task_params, mask=mask, seed=seed)
+    score_name, criterion = 'accuracy', 0.98
+
+    def __init__(
+        self,
+        n_steps: int = 200,
+        n_inputs: int = 3,
+        n_outputs: int = 3,
+        task_params: dict = None,
+        mask=None,
+        seed=None,
+    ):
+        super().__init__(
+            n_steps=n_steps,
+            n_inputs=n_inputs,
+            n_outputs=n_outputs,
+            task_params=task_params,
+            mask=mask,
+            seed=seed,
+        )
 
     def _validate(self):
         require(self.n_inputs >= 1, 'n_inputs', self.n_inputs, "at least one bit is required")
-        require(self.n_outputs == self.n_inputs, 'n_outputs', self.n_outputs, f"one output per bit (n_inputs={self.n_inputs})")
+        require(
+            self.n_outputs == self.n_inputs,
+            'n_outputs',
+            self.n_outputs,
+            f"one output per bit (n_inputs={self.n_inputs})",
+        )
         p = self.task_params
         require(p['mu'] > 0, 'mu', p['mu'], "the mean number of pulses per trial must be positive")
-        require(isinstance(p['n_flip_steps'], (int, np.integer)) and 0 < p['n_flip_steps'] < self.n_steps,
-                 'n_flip_steps', p['n_flip_steps'], f"an integer between 1 and n_steps-1={self.n_steps - 1} is required")
+        require(
+            isinstance(p['n_flip_steps'], (int, np.integer))
+            and 0 < p['n_flip_steps'] < self.n_steps,
+            'n_flip_steps',
+            p['n_flip_steps'],
+            f"an integer between 1 and n_steps-1={self.n_steps - 1} is required",
+        )
 
     def _pulse_events(self, batch_size):
         "Signed pulse onsets (n_bits, n_steps, B): +-1 where a pulse starts, 0 elsewhere."
-        T,n_flip,mu = self.n_steps,self.task_params['n_flip_steps'],self.task_params['mu']
+        T, n_flip, mu = self.n_steps, self.task_params['n_flip_steps'], self.task_params['mu']
         n_max = T // n_flip + 1
-        waits = np.minimum(self.rng.exponential(T / mu, (n_max, self.n_inputs, batch_size)), T)   # a longer wait ends after the trial
+        # a longer wait ends after the trial
+        waits = np.minimum(self.rng.exponential(T / mu, (n_max, self.n_inputs, batch_size)), T)
         intervals = n_flip + np.floor(waits).astype(int)
-        if self.task_params['initial_pulse']: intervals[0] = 0
+        if self.task_params['initial_pulse']:
+            intervals[0] = 0
         onsets = np.cumsum(intervals, axis=0)
         signs = self.rng.choice([-1.0, 1.0], size=onsets.shape)
         events = np.zeros((self.n_inputs, T + 1, batch_size))
-        bit,trial = np.broadcast_to(np.arange(self.n_inputs)[:, None], onsets.shape[1:]),np.arange(batch_size)
-        for onset,sign in zip(onsets, signs):   # n_max slices, each over all bits and trials at once
+        bit, trial = (
+            np.broadcast_to(np.arange(self.n_inputs)[:, None], onsets.shape[1:]),
+            np.arange(batch_size),
+        )
+        for onset, sign in zip(
+            onsets,
+            signs,  # n_max slices, each over all bits and trials at once
+        ):
             events[bit, np.minimum(onset, T), trial] = np.where(onset < T, sign, 0)
         return events[:, :T]
 
     def _conditions_from_events(self, events):
         "Condition dicts listing each bit's pulse times and signs."
-        return [dict(flip_times=[np.flatnonzero(e).tolist() for e in trial],
-                     flip_signs=[e[e != 0].tolist() for e in trial]) for trial in np.moveaxis(events, -1, 0)]
+        return [
+            dict(
+                flip_times=[np.flatnonzero(e).tolist() for e in trial],
+                flip_signs=[e[e != 0].tolist() for e in trial],
+            )
+            for trial in np.moveaxis(events, -1, 0)
+        ]
 
     def _trials_from_events(self, events):
         "Inputs (pulses held for `n_flip_steps`) and targets (forward-filled signs) from pulse onsets."
-        n_flip,T = self.task_params['n_flip_steps'],self.n_steps
+        n_flip, T = self.task_params['n_flip_steps'], self.n_steps
         edges = events.copy()
-        edges[:, n_flip:] -= events[:, :T - n_flip]
+        edges[:, n_flip:] -= events[:, : T - n_flip]
         inputs = np.cumsum(edges, axis=1)
         last = np.maximum.accumulate(np.where(events != 0, np.arange(T)[None, :, None], -1), axis=1)
         targets = np.where(last >= 0, np.take_along_axis(events, np.maximum(last, 0), axis=1), 0.0)
-        return inputs,targets
+        return inputs, targets
 
-    def sample_conditions(self, n): return self._conditions_from_events(self._pulse_events(n))
+    def sample_conditions(self, n):
+        return self._conditions_from_events(self._pulse_events(n))
 
     def complete_condition(self, condition):
-        if 'flip_times' in condition: return dict(condition)
+        if 'flip_times' in condition:
+            return dict(condition)
         return self._conditions_from_events(self._pulse_events(1))[0]
 
     def build_trials(self, conditions):
         events = np.zeros((self.n_inputs, self.n_steps, len(conditions)))
-        for b,c in enumerate(conditions):
-            for bit,(times,signs) in enumerate(zip(c['flip_times'], c['flip_signs'])): events[bit, times, b] = signs
+        for b, c in enumerate(conditions):
+            for bit, (times, signs) in enumerate(zip(c['flip_times'], c['flip_signs'])):
+                events[bit, times, b] = signs
         return self._trials_from_events(events)
 
-    def get_batch(self, batch_size:int=None, shuffle:bool=False):
+    def get_batch(self, batch_size: int = None, shuffle: bool = False):
         "A batch of `batch_size` (default 256) random trials; pulse times are drawn for the whole batch at once, so `shuffle` changes nothing."
         _check_batch_size(self, batch_size)
         events = self._pulse_events(batch_size or self.default_batch_size)
-        inputs,targets = self._trials_from_events(events)
-        return inputs,targets,self._conditions_from_events(events)
+        inputs, targets = self._trials_from_events(events)
+        return inputs, targets, self._conditions_from_events(events)
 
     def score(self, outputs, targets):
         "Fraction of scored steps, after each bit's first pulse, where the output has the target's sign."
-        steps = np.zeros(self.n_steps, bool); steps[self.mask] = True
+        steps = np.zeros(self.n_steps, bool)
+        steps[self.mask] = True
         scored = (targets != 0) & steps[None, :, None]
-        if not scored.any(): _nothing_to_score("no scored step comes after a pulse")
+        if not scored.any():
+            _nothing_to_score("no scored step comes after a pulse")
         return float((np.sign(outputs[scored]) == targets[scored]).mean())
 
 # %% ../nbs/01_tasks.ipynb #e6300ba1
 class _TaskMemoryAnti(Task):
     "Remember a stimulus shown at a random time and report its opposite when cued."
-    default_params = dict(stim_on_range=(0, 140), stim_duration=10, recall_on=160, recall_off=320, response_delay=20)
-    stim_key = None   # name of the remembered quantity in a condition
-    def __init__(self, n_steps:int=320, n_inputs:int=None, n_outputs:int=None, task_params:dict=None, mask=None, seed=None):
-        super().__init__(n_steps=n_steps, n_inputs=n_inputs or self.n_stim + 1, n_outputs=n_outputs or self.n_stim,
-                         task_params=task_params, mask=mask, seed=seed)
+
+    default_params = dict(
+        stim_on_range=(0, 140), stim_duration=10, recall_on=160, recall_off=320, response_delay=20
+    )
+    stim_key = None  # name of the remembered quantity in a condition
+
+    def __init__(
+        self,
+        n_steps: int = 320,
+        n_inputs: int = None,
+        n_outputs: int = None,
+        task_params: dict = None,
+        mask=None,
+        seed=None,
+    ):
+        super().__init__(
+            n_steps=n_steps,
+            n_inputs=n_inputs or self.n_stim + 1,
+            n_outputs=n_outputs or self.n_stim,
+            task_params=task_params,
+            mask=mask,
+            seed=seed,
+        )
 
     def _validate(self):
         self._check_channels(self.n_stim + 1, self.n_stim)
         p = self.task_params
         onsets = p['stim_on_range']
-        require(isinstance(onsets, (list, tuple)) and len(onsets) == 2 and all(isinstance(v, (int, np.integer)) for v in onsets),
-                'stim_on_range', onsets, "a pair of integer steps [low, high) is required")
-        lo,hi = onsets
-        require(0 <= lo < hi, 'stim_on_range', p['stim_on_range'], "a range [low, high) with 0 <= low < high is required")
-        require(p['stim_duration'] > 0, 'stim_duration', p['stim_duration'], "a positive number of steps is required")
+        require(
+            isinstance(onsets, (list, tuple))
+            and len(onsets) == 2
+            and all(isinstance(v, (int, np.integer)) for v in onsets),
+            'stim_on_range',
+            onsets,
+            "a pair of integer steps [low, high) is required",
+        )
+        lo, hi = onsets
+        require(
+            0 <= lo < hi,
+            'stim_on_range',
+            p['stim_on_range'],
+            "a range [low, high) with 0 <= low < high is required",
+        )
+        require(
+            p['stim_duration'] > 0,
+            'stim_duration',
+            p['stim_duration'],
+            "a positive number of steps is required",
+        )
         _check_epoch(p, 'recall_on', 'recall_off', self.n_steps)
-        require(hi - 1 + p['stim_duration'] <= p['recall_on'], 'stim_on_range', p['stim_on_range'],
-                 f"the stimulus must end before the recall cue (recall_on={p['recall_on']}, stim_duration={p['stim_duration']})")
-        require(0 <= p['response_delay'] < p['recall_off'] - p['recall_on'], 'response_delay', p['response_delay'],
-                 "it must be shorter than the recall period")
+        require(
+            hi - 1 + p['stim_duration'] <= p['recall_on'],
+            'stim_on_range',
+            p['stim_on_range'],
+            f"the stimulus must end before the recall cue (recall_on={p['recall_on']}, stim_duration={p['stim_duration']})",
+        )
+        require(
+            0 <= p['response_delay'] < p['recall_off'] - p['recall_on'],
+            'response_delay',
+            p['response_delay'],
+            "it must be shorter than the recall period",
+        )
 
     def default_mask(self):
         p = self.task_params
-        return np.r_[0:p['recall_on'], p['recall_on'] + p['response_delay']:p['recall_off']]
+        return np.r_[0 : p['recall_on'], p['recall_on'] + p['response_delay'] : p['recall_off']]
 
-    def _draw_onsets(self, n): return self.rng.integers(*self.task_params['stim_on_range'], size=n).tolist()
+    def _draw_onsets(self, n):
+        return self.rng.integers(*self.task_params['stim_on_range'], size=n).tolist()
 
     def sample_conditions(self, n):
-        return [{self.stim_key: s, 'stim_on': t} for s,t in zip(self._draw_stimuli(n), self._draw_onsets(n))]
+        return [
+            {self.stim_key: s, 'stim_on': t}
+            for s, t in zip(self._draw_stimuli(n), self._draw_onsets(n))
+        ]
 
     def complete_condition(self, condition):
         c = dict(condition)
-        if self.stim_key not in c: c[self.stim_key] = self._draw_stimuli(1)[0]
-        if 'stim_on' not in c: c['stim_on'] = self._draw_onsets(1)[0]
+        if self.stim_key not in c:
+            c[self.stim_key] = self._draw_stimuli(1)[0]
+        if 'stim_on' not in c:
+            c['stim_on'] = self._draw_onsets(1)[0]
         latest = self.task_params['recall_on'] - self.task_params['stim_duration']
-        require(isinstance(c['stim_on'], (int, np.integer)) and 0 <= c['stim_on'] <= latest, 'stim_on', c['stim_on'],
-                f"an integer step from 0 to {latest} is required: the stimulus must end before the recall cue")
+        require(
+            isinstance(c['stim_on'], (int, np.integer)) and 0 <= c['stim_on'] <= latest,
+            'stim_on',
+            c['stim_on'],
+            f"an integer step from 0 to {latest} is required: the stimulus must end before the recall cue",
+        )
         return c
 
     def build_trials(self, conditions):
-        p,T = self.task_params,self.n_steps
-        stim = self._encode(np.array([c[self.stim_key] for c in conditions]))          # (n_stim, B)
+        p, T = self.task_params, self.n_steps
+        stim = self._encode(np.array([c[self.stim_key] for c in conditions]))  # (n_stim, B)
         onset = np.array([c['stim_on'] for c in conditions])
         t = np.arange(T)[:, None]
-        shown = (t >= onset) & (t < onset + p['stim_duration'])                         # (T, B)
+        shown = (t >= onset) & (t < onset + p['stim_duration'])  # (T, B)
         recall = _epoch(T, p['recall_on'], p['recall_off'])[:, None]
-        inputs = np.concatenate([stim[:, None, :] * shown, np.broadcast_to(recall, (1, T, len(conditions)))], axis=0)
+        inputs = np.concatenate(
+            [stim[:, None, :] * shown, np.broadcast_to(recall, (1, T, len(conditions)))], axis=0
+        )
         targets = -stim[:, None, :] * recall
-        return inputs.astype(float),targets
+        return inputs.astype(float), targets
 
     def _recalled(self, signals):
         "Each trial's signal averaged over the scored recall steps: (n_outputs, B)."
         p = self.task_params
         steps = self.mask[(self.mask >= p['recall_on']) & (self.mask < p['recall_off'])]
-        if not steps.size: _nothing_to_score("the mask scores no step of the recall period")
+        if not steps.size:
+            _nothing_to_score("the mask scores no step of the recall period")
         return signals[:, steps].mean(1)
 
 # %% ../nbs/01_tasks.ipynb #27adfe00
 class TaskMemoryAntiNumber(_TaskMemoryAnti):
     "Remember a number in [-2, 2] and report its negative when cued."
-    n_stim,stim_key,score_name,criterion = 1,'number','R2',0.95
-    def _draw_stimuli(self, n): return self.rng.uniform(-2, 2, n).tolist()
-    def _encode(self, numbers): return numbers[None, :]
+
+    n_stim, stim_key, score_name, criterion = 1, 'number', 'R2', 0.95
+
+    def _draw_stimuli(self, n):
+        return self.rng.uniform(-2, 2, n).tolist()
+
+    def _encode(self, numbers):
+        return numbers[None, :]
+
     def score(self, outputs, targets):
         "R^2 of the recalled number (mean output over the scored recall steps) against the target."
-        recalled,wanted = self._recalled(outputs)[0],self._recalled(targets)[0]
-        if not np.ptp(wanted) > 0: _nothing_to_score("R2 needs numbers that vary over the trials, and these are all equal")
-        return float(1 - ((recalled - wanted)**2).sum() / ((wanted - wanted.mean())**2).sum())
+        recalled, wanted = self._recalled(outputs)[0], self._recalled(targets)[0]
+        if not np.ptp(wanted) > 0:
+            _nothing_to_score("R2 needs numbers that vary over the trials, and these are all equal")
+        return float(1 - ((recalled - wanted) ** 2).sum() / ((wanted - wanted.mean()) ** 2).sum())
 
 # %% ../nbs/01_tasks.ipynb #8326c94f
 def angle_difference(a, b):
     "Signed difference `a - b` of angles in radians, wrapped to [-pi, pi)."
     return (np.asarray(a) - np.asarray(b) + np.pi) % (2 * np.pi) - np.pi
 
+
 class TaskMemoryAntiAngle(_TaskMemoryAnti):
     "Remember an angle and report the opposite direction when cued."
-    n_stim,stim_key,score_name,higher_is_better,criterion = 2,'angle','mean angular error (deg)',False,10.0
-    def _draw_stimuli(self, n): return self.rng.uniform(0, 2 * np.pi, n).tolist()
-    def _encode(self, angles): return 2 * np.stack([np.cos(angles), np.sin(angles)])
+
+    n_stim, stim_key, score_name, higher_is_better, criterion = (
+        2,
+        'angle',
+        'mean angular error (deg)',
+        False,
+        10.0,
+    )
+
+    def _draw_stimuli(self, n):
+        return self.rng.uniform(0, 2 * np.pi, n).tolist()
+
+    def _encode(self, angles):
+        return 2 * np.stack([np.cos(angles), np.sin(angles)])
+
     def score(self, outputs, targets):
         "Mean absolute angular error in degrees between the recalled and the target direction."
-        recalled,wanted = self._recalled(outputs),self._recalled(targets)
-        errors = angle_difference(np.arctan2(recalled[1], recalled[0]), np.arctan2(wanted[1], wanted[0]))
+        recalled, wanted = self._recalled(outputs), self._recalled(targets)
+        errors = angle_difference(
+            np.arctan2(recalled[1], recalled[0]), np.arctan2(wanted[1], wanted[0])
+        )
         return float(np.degrees(np.abs(errors)).mean())
 
 # %% ../nbs/01_tasks.ipynb #8e4e8401
-def shade_unscored(ax, # Axes to draw on
-                   mask, # Scored time steps
-                   n_steps:int): # Trial length
+def shade_unscored(
+    ax,  # Axes to draw on
+    mask,  # Scored time steps
+    n_steps: int,  # Trial length
+):
     "Shade the time steps that are not in `mask`."
-    scored = np.zeros(n_steps + 1, bool); scored[np.asarray(mask)] = True
+    scored = np.zeros(n_steps + 1, bool)
+    scored[np.asarray(mask)] = True
     starts = np.flatnonzero(~scored[:-1] & np.r_[True, scored[:-2]])
     ends = np.flatnonzero(~scored[:-1] & scored[1:]) + 1
-    for s,e in zip(starts, np.r_[ends, n_steps][:len(starts)]): ax.axvspan(s, e, color='0.9', zorder=0, lw=0)
+    for s, e in zip(starts, np.r_[ends, n_steps][: len(starts)]):
+        ax.axvspan(s, e, color='0.9', zorder=0, lw=0)
 
-def plot_trial(inputs:np.ndarray, # One trial's inputs (n_inputs, n_steps)
-               targets:np.ndarray, # One trial's targets (n_outputs, n_steps)
-               mask=None, # Scored time steps, shaded where unscored
-               condition:dict=None, # The trial's condition, used as title
-               axes=None): # Two axes to draw on; a new figure when `None`
+
+def plot_trial(
+    inputs: np.ndarray,  # One trial's inputs (n_inputs, n_steps)
+    targets: np.ndarray,  # One trial's targets (n_outputs, n_steps)
+    mask=None,  # Scored time steps, shaded where unscored
+    condition: dict = None,  # The trial's condition, used as title
+    axes=None,  # Two axes to draw on; a new figure when `None`
+):
     "Plot one trial's inputs and targets; returns the figure."
-    if axes is None: fig,axes = plt.subplots(2, 1, figsize=(7, 4), sharex=True, constrained_layout=True)
+    if axes is None:
+        fig, axes = plt.subplots(2, 1, figsize=(7, 4), sharex=True, constrained_layout=True)
     fig = axes[0].figure
-    for ax,signals,label in zip(axes, (inputs, targets), ('input', 'target')):
-        for i,s in enumerate(signals): ax.plot(s, label=f'{label} {i}')
-        if mask is not None: shade_unscored(ax, mask, signals.shape[1])
-        ax.set_ylabel(label + 's'); ax.legend(loc='upper left', fontsize='small', ncol=3, frameon=False)
+    for ax, signals, label in zip(axes, (inputs, targets), ('input', 'target')):
+        for i, s in enumerate(signals):
+            ax.plot(s, label=f'{label} {i}')
+        if mask is not None:
+            shade_unscored(ax, mask, signals.shape[1])
+        ax.set_ylabel(label + 's')
+        ax.legend(loc='upper left', fontsize='small', ncol=3, frameon=False)
     axes[1].set_xlabel('time step')
-    if condition: axes[0].set_title(condition_label(condition), fontsize='small')
+    if condition:
+        axes[0].set_title(condition_label(condition), fontsize='small')
     return fig
 
-def condition_label(condition:dict) -> str:
+
+def condition_label(condition: dict) -> str:
     "A short label of a trial's condition: its scalar entries (lists such as pulse times are left out)."
-    return ', '.join(f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}'
-                     for k,v in condition.items() if not isinstance(v, (list, tuple, np.ndarray)))
+    return ', '.join(
+        f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}'
+        for k, v in condition.items()
+        if not isinstance(v, (list, tuple, np.ndarray))
+    )
 
 # %% ../nbs/01_tasks.ipynb #deace06f
-TASKS = dict(CDDM=TaskCDDM, DMTS=TaskDMTS, NBitFlipFlop=TaskNBitFlipFlop,
-             MemoryAntiNumber=TaskMemoryAntiNumber, MemoryAntiAngle=TaskMemoryAntiAngle)
+TASKS = dict(
+    CDDM=TaskCDDM,
+    DMTS=TaskDMTS,
+    NBitFlipFlop=TaskNBitFlipFlop,
+    MemoryAntiNumber=TaskMemoryAntiNumber,
+    MemoryAntiAngle=TaskMemoryAntiAngle,
+)
 
 # %% ../nbs/01_tasks.ipynb #8cf82e9b
-def task_spec(cls:type) -> str:
+def task_spec(cls: type) -> str:
     "The name of a task class in a config: its short name for the built-in tasks, else `module:Class`."
-    require(isinstance(cls, type) and issubclass(cls, Task), 'task', cls, "a subclass of Task is required")
-    return next((name for name,c in TASKS.items() if c is cls), f'{cls.__module__}:{cls.__qualname__}')
+    require(
+        isinstance(cls, type) and issubclass(cls, Task),
+        'task',
+        cls,
+        "a subclass of Task is required",
+    )
+    return next(
+        (name for name, c in TASKS.items() if c is cls), f'{cls.__module__}:{cls.__qualname__}'
+    )
 
-def task_class(spec): # A built-in task's name, 'module:Class', or a `Task` subclass
+
+def task_class(spec):  # A built-in task's name, 'module:Class', or a `Task` subclass
     "The task class that `spec` names."
-    if isinstance(spec, type) and issubclass(spec, Task): return spec
-    require(isinstance(spec, str) and bool(spec), 'task', spec, f"a task name ({', '.join(TASKS)}), 'module:Class' or a Task subclass is required")
-    if spec in TASKS: return TASKS[spec]
-    require(':' in spec, 'task', spec, f"known tasks are {', '.join(TASKS)}{closest(spec, TASKS)}; a task of your own is 'module:Class'")
-    module,name = spec.split(':', 1)
-    try: cls = functools.reduce(getattr, name.split('.'), importlib.import_module(module))
-    except (ImportError, AttributeError) as e: raise ValueError(f"task={spec!r} is invalid: it cannot be imported ({e}).") from None
-    require(isinstance(cls, type) and issubclass(cls, Task), 'task', spec, "it must name a subclass of Task")
+    if isinstance(spec, type) and issubclass(spec, Task):
+        return spec
+    require(
+        isinstance(spec, str) and bool(spec),
+        'task',
+        spec,
+        f"a task name ({', '.join(TASKS)}), 'module:Class' or a Task subclass is required",
+    )
+    if spec in TASKS:
+        return TASKS[spec]
+    require(
+        ':' in spec,
+        'task',
+        spec,
+        f"known tasks are {', '.join(TASKS)}{closest(spec, TASKS)}; a task of your own is 'module:Class'",
+    )
+    module, name = spec.split(':', 1)
+    try:
+        cls = functools.reduce(getattr, name.split('.'), importlib.import_module(module))
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"task={spec!r} is invalid: it cannot be imported ({e}).") from None
+    require(
+        isinstance(cls, type) and issubclass(cls, Task),
+        'task',
+        spec,
+        "it must name a subclass of Task",
+    )
     return cls
 
 # %% ../nbs/01_tasks.ipynb #0398bfd9
-def build_task(spec, # A built-in task's name, 'module:Class', or a `Task` subclass
-               seed=None, # Seed or `np.random.Generator` of the task
-               **settings): # n_steps, n_inputs, n_outputs, task_params, mask: `None` for the task's default
+def build_task(
+    spec,  # A built-in task's name, 'module:Class', or a `Task` subclass
+    seed=None,  # Seed or `np.random.Generator` of the task
+    **settings,  # n_steps, n_inputs, n_outputs, task_params, mask: `None` for the task's default
+):
     "The task `spec` names, with the given settings."
     cls = task_class(spec)
-    settings = {k: v for k,v in settings.items() if v is not None}
+    settings = {k: v for k, v in settings.items() if v is not None}
     accepted = inspect.signature(cls).parameters
-    task = cls(seed=seed, **{k: v for k,v in settings.items() if k in accepted})
-    for k,v in settings.items():
-        if k not in accepted: require(np.array_equal(getattr(task, k), v), k, v, f"{cls.__name__} has {k}={getattr(task, k)!r}")
+    task = cls(seed=seed, **{k: v for k, v in settings.items() if k in accepted})
+    for k, v in settings.items():
+        if k not in accepted:
+            require(
+                np.array_equal(getattr(task, k), v),
+                k,
+                v,
+                f"{cls.__name__} has {k}={getattr(task, k)!r}",
+            )
     return task
 
 # %% ../nbs/01_tasks.ipynb #3eb6242f
 @patch
-def example_trial(self:Task, **condition):
+def example_trial(self: Task, **condition):
     "One trial (inputs, targets, condition): of `condition` if given, else of one the task draws."
-    if condition: return self.generate_input_target_stream(**condition)
-    inputs,targets,conditions = self.get_batch(1)
-    return inputs[..., 0],targets[..., 0],conditions[0]
+    if condition:
+        return self.generate_input_target_stream(**condition)
+    inputs, targets, conditions = self.get_batch(1)
+    return inputs[..., 0], targets[..., 0], conditions[0]
 
 # %% ../nbs/01_tasks.ipynb #956b9d79
 @patch
-def epoch_inputs(self:Task,
-                 min_steps:int=None, # Shortest epoch; 2% of the trial (at least 2 steps) if `None`
-                 **condition): # The trial's condition; one the task draws if empty
+def epoch_inputs(
+    self: Task,
+    min_steps: int = None,  # Shortest epoch; 2% of the trial (at least 2 steps) if `None`
+    **condition,  # The trial's condition; one the task draws if empty
+):
     "The distinct constant inputs of one trial, labelled by the steps where they first hold: {label: input vector}."
     min_steps = max(2, self.n_steps // 50) if min_steps is None else min_steps
     inputs = self.example_trial(**condition)[0].T
     change = np.r_[0, np.flatnonzero(np.any(np.diff(inputs, axis=0) != 0, axis=1)) + 1, len(inputs)]
     epochs = {}
-    for start,end in zip(change[:-1], change[1:]):
-        if end - start >= min_steps and not any(np.array_equal(inputs[start], v) for v in epochs.values()):
+    for start, end in zip(change[:-1], change[1:]):
+        if end - start >= min_steps and not any(
+            np.array_equal(inputs[start], v) for v in epochs.values()
+        ):
             epochs[f'steps {start}-{end - 1}'] = inputs[start]
     return epochs
 
 # %% ../nbs/01_tasks.ipynb #893817a4
 @patch
-def fixed_point_inputs(self:Task) -> dict:
+def fixed_point_inputs(self: Task) -> dict:
     "The constant inputs whose fixed points explain how the task is done, by label: no input, then each epoch's input."
     inputs = {'no input': np.zeros(self.n_inputs)}
-    for label,u in self.epoch_inputs().items():
-        if not any(np.array_equal(u, v) for v in inputs.values()): inputs[f'input of {label}'] = u
+    for label, u in self.epoch_inputs().items():
+        if not any(np.array_equal(u, v) for v in inputs.values()):
+            inputs[f'input of {label}'] = u
     return inputs
 
 # %% ../nbs/01_tasks.ipynb #d4717fa1
 @patch
-def fixed_point_inputs(self:(TaskNBitFlipFlop, TaskDMTS)) -> dict:
+def fixed_point_inputs(self: (TaskNBitFlipFlop, TaskDMTS)) -> dict:
     "No input: the memories are held without one."
     return {'no input': np.zeros(self.n_inputs)}
 
+
 @patch
-def fixed_point_inputs(self:_TaskMemoryAnti) -> dict:
+def fixed_point_inputs(self: _TaskMemoryAnti) -> dict:
     "No input (the memory) and the recall cue (the answer)."
     return {'no input': np.zeros(self.n_inputs), 'recall cue': np.eye(self.n_inputs)[-1]}
 
+
 @patch
-def fixed_point_inputs(self:TaskCDDM) -> dict:
+def fixed_point_inputs(self: TaskCDDM) -> dict:
     "Each context's cue with zero coherence on both modalities: where the decision line lies."
-    return {f'{ctx} context, coherence 0': np.r_[np.eye(2)[i], np.full(4, 0.5)] for i,ctx in enumerate(self.contexts)}
+    return {
+        f'{ctx} context, coherence 0': np.r_[np.eye(2)[i], np.full(4, 0.5)]
+        for i, ctx in enumerate(self.contexts)
+    }
+
+# %% ../nbs/01_tasks.ipynb #acae54e37e7d407bbb7b55eff062a284
+@patch
+def slow_point_inputs(self: Task) -> dict:
+    "Inputs under which a continuous attractor holds, by label: (input, step of the trial states that start the search)."
+    return {}
+
+# %% ../nbs/01_tasks.ipynb #9a63283cbaf04dbcab1f6479b197f3a8
+@patch
+def slow_point_inputs(self: _TaskMemoryAnti) -> dict:
+    "The memory (no input, just before the recall cue) and the recall cue (at the trial's end)."
+    return {
+        'memory, no input': (np.zeros(self.n_inputs), self.task_params['recall_on'] - 5),
+        'recall cue': (np.eye(self.n_inputs)[-1], self.n_steps - 1),
+    }
+
+
+@patch
+def slow_point_inputs(self: TaskCDDM) -> dict:
+    "Each context's cue with zero coherence, from the states at the end of the stimulus: its decision line."
+    end = self.task_params['stim_off'] - 1
+    return {label: (u, end) for label, u in self.fixed_point_inputs().items()}
+
+# %% ../nbs/01_tasks.ipynb #8edb47106e1a46a883d545849b8ab81b
+def _channel_names(task: Task, kind: str) -> list:
+    "The class's names for its `kind` ('input' or 'output') channels, or numbered ones."
+    n = getattr(task, f'n_{kind}s')
+    names = list(getattr(type(task), f'{kind}_channels', ()) or ())
+    return names if len(names) == n else [f'{kind} {i}' for i in range(n)]
+
+# %% ../nbs/01_tasks.ipynb #10185d26023b46108eb7d9f57d49d2b3
+@patch(as_prop=True)
+def input_names(self: Task) -> list:
+    "The names of the input channels: the class's `input_channels`, or 'input 0', 'input 1', ..."
+    return _channel_names(self, 'input')
+
+
+@patch(as_prop=True)
+def output_names(self: Task) -> list:
+    "The names of the output channels: the class's `output_channels`, or 'output 0', 'output 1', ..."
+    return _channel_names(self, 'output')
 
 # %% ../nbs/01_tasks.ipynb #13ce89ce
 class Control(NamedTuple):
     "A control of one condition in an explorer: a slider from `low` to `high` by `step`, or a menu of `options`."
-    label:str
-    value:object
-    low:float=None
-    high:float=None
-    step:float=None
-    options:tuple=None
+
+    label: str
+    value: object
+    low: float = None
+    high: float = None
+    step: float = None
+    options: tuple = None
 
 # %% ../nbs/01_tasks.ipynb #19d6a8b8
-def _control(key:str, values:list) -> Control:
+def _control(key: str, values: list) -> Control:
     "The control of a condition that took `values` in a batch; `None` for one that is not a scalar."
-    if not all(isinstance(v, (str, bool, int, float, np.number)) for v in values): return None
+    if not all(isinstance(v, (str, bool, int, float, np.number)) for v in values):
+        return None
     distinct = sorted(set(values), key=str)
     integer = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values)
-    if not all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values) or (integer and len(distinct) <= 10):
+    if not all(
+        isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in values
+    ) or (integer and len(distinct) <= 10):
         return Control(key, values[0], options=tuple(distinct))
-    lo,hi = min(values),max(values)
-    if lo == hi: lo,hi = lo - 1,hi + 1
+    lo, hi = min(values), max(values)
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
     return Control(key, values[0], lo, hi, 1 if integer else (hi - lo) / 100)
 
+
 @patch
-def explorer_controls(self:Task, n:int=64) -> dict: # Trials drawn to find the conditions' ranges
+def explorer_controls(
+    self: Task,
+    n: int = 64,  # Trials drawn to find the conditions' ranges
+) -> dict:
     "Controls of the trial explorer, by condition key: a slider per numeric condition, a menu per other."
-    conditions = copy.deepcopy(self).get_batch(n)[2]     # a copy: the task's own generator is left alone
+    # a copy: the task's own generator is left alone
+    conditions = copy.deepcopy(self).get_batch(n)[2]
     controls = {k: _control(k, [c[k] for c in conditions]) for k in conditions[0]}
-    return {k: c for k,c in controls.items() if c is not None}
+    return {k: c for k, c in controls.items() if c is not None}
 
 # %% ../nbs/01_tasks.ipynb #eb981746
 @patch
-def condition_from_controls(self:Task, values:dict) -> dict: # The controls' values, by condition key
+def condition_from_controls(
+    self: Task,
+    values: dict,  # The controls' values, by condition key
+) -> dict:
     "The trial condition the explorer's controls set."
     return dict(values)
 
+
 @patch
-def explorer_controls(self:TaskCDDM) -> dict:
+def explorer_controls(self: TaskCDDM) -> dict:
     "A menu of contexts and a slider per modality's coherence."
     c = float(max(abs(np.asarray(self.task_params['coherences']))))
-    return dict(context=Control('context', 'motion', options=self.contexts),
-                motion_coh=Control('motion coh', 0.2, -c, c, 0.01), color_coh=Control('color coh', -0.2, -c, c, 0.01))
+    return dict(
+        context=Control('context', 'motion', options=self.contexts),
+        motion_coh=Control('motion coh', 0.2, -c, c, 0.01),
+        color_coh=Control('color coh', -0.2, -c, c, 0.01),
+    )
+
 
 @patch
-def explorer_controls(self:TaskDMTS) -> dict:
+def explorer_controls(self: TaskDMTS) -> dict:
     "Menus of the sample's and the test's channels."
-    return dict(num_sample_channel=Control('sample', 0, options=(0, 1)), num_match_channel=Control('test', 0, options=(0, 1)))
+    return dict(
+        num_sample_channel=Control('sample', 0, options=(0, 1)),
+        num_match_channel=Control('test', 0, options=(0, 1)),
+    )
+
 
 @patch
-def explorer_controls(self:_TaskMemoryAnti) -> dict:
+def explorer_controls(self: _TaskMemoryAnti) -> dict:
     "A slider of the stimulus and one of its onset."
-    lo,hi = self.task_params['stim_on_range']
+    lo, hi = self.task_params['stim_on_range']
     return {**self.stimulus_controls, 'stim_on': Control('onset', int(lo), int(lo), int(hi) - 1, 1)}
 
-TaskMemoryAntiNumber.stimulus_controls = dict(number=Control('number', 1.0, -2.0, 2.0, 0.01))        # the stimulus's slider
+
+# the stimulus's slider
+TaskMemoryAntiNumber.stimulus_controls = dict(number=Control('number', 1.0, -2.0, 2.0, 0.01))
 TaskMemoryAntiAngle.stimulus_controls = dict(angle=Control('angle (deg)', 45.0, 0.0, 359.0, 1.0))
 
+
 @patch
-def condition_from_controls(self:TaskMemoryAntiAngle, values:dict) -> dict:
+def condition_from_controls(self: TaskMemoryAntiAngle, values: dict) -> dict:
     "The angle in radians."
     return {**values, 'angle': np.radians(values['angle'])}
 
+
 @patch
-def explorer_controls(self:TaskNBitFlipFlop) -> dict:
+def explorer_controls(self: TaskNBitFlipFlop) -> dict:
     "A trial seed: each seed draws other pulses."
     return dict(seed=Control('trial seed', 0, 0, 99, 1))
 
+
 @patch
-def condition_from_controls(self:TaskNBitFlipFlop, values:dict) -> dict:
+def condition_from_controls(self: TaskNBitFlipFlop, values: dict) -> dict:
     "The pulses that the trial seed draws."
     drawn = copy.copy(self)
     drawn.rng = np.random.default_rng(values['seed'])

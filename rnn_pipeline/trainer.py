@@ -29,13 +29,16 @@ from .rnn import RNN_pytorch, RNN_numpy
 from .tasks import Task
 
 # %% ../nbs/03_trainer.ipynb #9c9b1de2
-def masked_mse(outputs:torch.Tensor, # Outputs (n_outputs, n_steps, B)
-               targets:torch.Tensor, # Targets, same shape
-               mask): # Scored time steps
+def masked_mse(
+    outputs: torch.Tensor,  # Outputs (n_outputs, n_steps, B)
+    targets: torch.Tensor,  # Targets, same shape
+    mask,  # Scored time steps
+):
     "Per-trial mean squared error over the scored steps: a vector of B losses."
     return ((outputs[:, mask] - targets[:, mask]) ** 2).mean(dim=(0, 1))
 
-def orthogonality_penalty(W_inp:torch.Tensor, W_out:torch.Tensor) -> torch.Tensor:
+
+def orthogonality_penalty(W_inp: torch.Tensor, W_out: torch.Tensor) -> torch.Tensor:
     "Frobenius norm of the off-diagonal overlaps between the normalised input columns and output rows."
     directions = torch.cat((W_inp, W_out.t()), dim=1)
     directions = directions / directions.norm(dim=0).clamp_min(1e-12)
@@ -43,81 +46,130 @@ def orthogonality_penalty(W_inp:torch.Tensor, W_out:torch.Tensor) -> torch.Tenso
     return (overlaps - torch.diag(torch.diag(overlaps))).norm()
 
 # %% ../nbs/03_trainer.ipynb #2946e1d8
-_SETTINGS = dict(max_iter=dict(low=0, integer=True), eval_every=dict(low=0, integer=True),
-                 checkpoint_every=dict(low=0, integer=True), batch_size=dict(low=0, integer=True, optional=True),
-                 tol=dict(low=0, strict=False), lambda_orth=dict(low=0, strict=False), lambda_r=dict(low=0, strict=False),
-                 lr=dict(low=0), weight_decay=dict(low=0, strict=False), clip_grad_norm=dict(low=0, optional=True),
-                 score_target=dict(optional=True)) # each setting's bounds, as `require_number` takes them
+_SETTINGS = dict(
+    max_iter=dict(low=0, integer=True),
+    eval_every=dict(low=0, integer=True),
+    checkpoint_every=dict(low=0, integer=True),
+    batch_size=dict(low=0, integer=True, optional=True),
+    tol=dict(low=0, strict=False),
+    lambda_orth=dict(low=0, strict=False),
+    lambda_r=dict(low=0, strict=False),
+    lr=dict(low=0),
+    weight_decay=dict(low=0, strict=False),
+    clip_grad_norm=dict(low=0, optional=True),
+    score_target=dict(optional=True),
+)  # each setting's bounds, as `require_number` takes them
+
 
 def _check_settings(**settings):
     "Raise a `ValueError` naming the first setting whose value `_SETTINGS` does not allow."
-    for name,value in settings.items(): require_number(name, value, **_SETTINGS[name])
+    for name, value in settings.items():
+        require_number(name, value, **_SETTINGS[name])
 
 # %% ../nbs/03_trainer.ipynb #baab1556
 class Trainer:
     "Train an `RNN_pytorch` on a `Task` by backpropagation through time."
-    def __init__(self,
-                 RNN:RNN_pytorch, # The network to train
-                 Task:Task, # The task that makes the batches
-                 max_iter:int=1000, # Maximum number of training iterations
-                 tol:float=1e-10, # Stop once the validation loss is at or below this
-                 criterion=None, # Loss of (outputs, targets) on scored steps; the mean squared error if `None`
-                 optimizer:torch.optim.Optimizer=None, # Optimiser of `RNN`'s parameters; Adam with `lr` and `weight_decay` if `None`
-                 lambda_orth:float=0.3, # Weight of the input/output orthogonality penalty
-                 lambda_r:float=0.1, # Weight of the firing-rate penalty
-                 lr:float=0.005, # Learning rate of the default optimiser
-                 weight_decay:float=5e-6, # Weight decay of the default optimiser
-                 clip_grad_norm:float=None, # Clip the gradient norm to this if given
-                 batch_size:int=None, # Training batch size; the task's default batch if `None`
-                 score_target:float=None, # Stop once the task's behavioural score on the validation batch reaches this
-                 eval_every:int=10, # Validate every this many iterations
-                 progress:bool=True, # Show a progress bar
-                 checkpoint=None, # File (.pt) of the training's checkpoints; none are written if `None`
-                 checkpoint_every:int=100): # Iterations between checkpoints
-        _check_settings(max_iter=max_iter, eval_every=eval_every, checkpoint_every=checkpoint_every, batch_size=batch_size, tol=tol,
-                        lambda_orth=lambda_orth, lambda_r=lambda_r, lr=lr, weight_decay=weight_decay, clip_grad_norm=clip_grad_norm,
-                        score_target=score_target)
-        self.RNN,self.Task = RNN,Task
-        self.checkpoint,self.checkpoint_every = None if checkpoint is None else Path(checkpoint),checkpoint_every
-        self.max_iter,self.tol,self.criterion = max_iter,tol,criterion
-        self.optimizer = optimizer or torch.optim.Adam(RNN.parameters(), lr=lr, weight_decay=weight_decay)
-        self.lambda_orth,self.lambda_r,self.clip_grad_norm = lambda_orth,lambda_r,clip_grad_norm
-        self.batch_size,self.score_target,self.eval_every,self.progress = batch_size,score_target,eval_every,progress
+
+    def __init__(
+        self,
+        RNN: RNN_pytorch,  # The network to train
+        Task: Task,  # The task that makes the batches
+        max_iter: int = 1000,  # Maximum number of training iterations
+        tol: float = 1e-10,  # Stop once the validation loss is at or below this
+        criterion=None,  # Loss of (outputs, targets) on scored steps; the mean squared error if `None`
+        optimizer: torch.optim.Optimizer = None,  # Optimiser of `RNN`'s parameters; Adam with `lr` and `weight_decay` if `None`
+        lambda_orth: float = 0.3,  # Weight of the input/output orthogonality penalty
+        lambda_r: float = 0.1,  # Weight of the firing-rate penalty
+        lr: float = 0.005,  # Learning rate of the default optimiser
+        weight_decay: float = 5e-6,  # Weight decay of the default optimiser
+        clip_grad_norm: float = None,  # Clip the gradient norm to this if given
+        batch_size: int = None,  # Training batch size; the task's default batch if `None`
+        score_target: float = None,  # Stop once the task's behavioural score on the validation batch reaches this
+        eval_every: int = 10,  # Validate every this many iterations
+        progress: bool = True,  # Show a progress bar
+        checkpoint=None,  # File (.pt) of the training's checkpoints; none are written if `None`
+        checkpoint_every: int = 100,  # Iterations between checkpoints
+    ):
+        _check_settings(
+            max_iter=max_iter,
+            eval_every=eval_every,
+            checkpoint_every=checkpoint_every,
+            batch_size=batch_size,
+            tol=tol,
+            lambda_orth=lambda_orth,
+            lambda_r=lambda_r,
+            lr=lr,
+            weight_decay=weight_decay,
+            clip_grad_norm=clip_grad_norm,
+            score_target=score_target,
+        )
+        self.RNN, self.Task = RNN, Task
+        self.checkpoint, self.checkpoint_every = (
+            None if checkpoint is None else Path(checkpoint),
+            checkpoint_every,
+        )
+        self.max_iter, self.tol, self.criterion = max_iter, tol, criterion
+        self.optimizer = optimizer or torch.optim.Adam(
+            RNN.parameters(), lr=lr, weight_decay=weight_decay
+        )
+        self.lambda_orth, self.lambda_r, self.clip_grad_norm = lambda_orth, lambda_r, clip_grad_norm
+        self.batch_size, self.score_target, self.eval_every, self.progress = (
+            batch_size,
+            score_target,
+            eval_every,
+            progress,
+        )
 
     def _tensors(self, *arrays):
         "Arrays as float32 tensors on the network's device."
         return [torch.as_tensor(a, dtype=torch.float32, device=self.RNN.device) for a in arrays]
 
 # %% ../nbs/03_trainer.ipynb #dd1d0690
-def _loss(self:Trainer, input_batch, target_batch, mask, w_noise):
+def _loss(self: Trainer, input_batch, target_batch, mask, w_noise):
     "Total loss (attached), per-trial losses and outputs of one batch."
-    u,y = self._tensors(input_batch, target_batch)
-    _,outputs,rate = self.RNN(u, w_noise=w_noise, with_rate=True)
+    u, y = self._tensors(input_batch, target_batch)
+    _, outputs, rate = self.RNN(u, w_noise=w_noise, with_rate=True)
     per_trial = masked_mse(outputs, y, mask)
-    task_loss = per_trial.mean() if self.criterion is None else self.criterion(outputs[:, mask], y[:, mask])
-    loss = task_loss + self.lambda_orth * orthogonality_penalty(self.RNN.W_inp, self.RNN.W_out) + self.lambda_r * rate
-    return loss,per_trial,outputs
+    task_loss = (
+        per_trial.mean() if self.criterion is None else self.criterion(outputs[:, mask], y[:, mask])
+    )
+    loss = (
+        task_loss
+        + self.lambda_orth * orthogonality_penalty(self.RNN.W_inp, self.RNN.W_out)
+        + self.lambda_r * rate
+    )
+    return loss, per_trial, outputs
 
-def train_step(self:Trainer,
-               input_batch, # Inputs (n_inputs, n_steps, B)
-               target_batch, # Targets (n_outputs, n_steps, B)
-               train_mask=None): # Scored time steps; the task's mask if `None`
+
+def train_step(
+    self: Trainer,
+    input_batch,  # Inputs (n_inputs, n_steps, B)
+    target_batch,  # Targets (n_outputs, n_steps, B)
+    train_mask=None,  # Scored time steps; the task's mask if `None`
+):
     "The batch loss, attached to the graph, and the per-trial losses (with noise)."
-    loss,per_trial,_ = _loss(self, input_batch, target_batch, self.Task.mask if train_mask is None else train_mask, True)
-    return loss,per_trial.detach()
+    loss, per_trial, _ = _loss(
+        self, input_batch, target_batch, self.Task.mask if train_mask is None else train_mask, True
+    )
+    return loss, per_trial.detach()
+
 
 @torch.no_grad()
-def eval_step(self:Trainer, input_batch, target_batch, train_mask=None) -> float:
+def eval_step(self: Trainer, input_batch, target_batch, train_mask=None) -> float:
     "The noiseless batch loss, detached."
-    return _loss(self, input_batch, target_batch, self.Task.mask if train_mask is None else train_mask, False)[0].item()
-Trainer.train_step,Trainer.eval_step = train_step,eval_step
+    return _loss(
+        self, input_batch, target_batch, self.Task.mask if train_mask is None else train_mask, False
+    )[0].item()
+
+
+Trainer.train_step, Trainer.eval_step = train_step, eval_step
 
 # %% ../nbs/03_trainer.ipynb #755a20a3
-def _validate(self:Trainer, val_batch, mask):
+def _validate(self: Trainer, val_batch, mask):
     "Validation loss and behavioural score of the noiseless network on the held-out batch."
     with torch.no_grad():
-        loss,_,outputs = _loss(self, val_batch[0], val_batch[1], mask, False)
-    return loss.item(),self.Task.score(outputs.cpu().numpy(), val_batch[1])
+        loss, _, outputs = _loss(self, val_batch[0], val_batch[1], mask, False)
+    return loss.item(), self.Task.score(outputs.cpu().numpy(), val_batch[1])
 
 
 @contextmanager
@@ -127,151 +179,277 @@ def stop_signals():
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
+
     def handler(signum, frame):
-        if flag.signal is not None and signum == signal.SIGINT: raise KeyboardInterrupt
+        if flag.signal is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
         flag.signal = signal.Signals(signum).name
+
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try: yield flag
+    try:
+        yield flag
     finally:
-        for s,h in previous.items(): signal.signal(s, h)
+        for s, h in previous.items():
+            signal.signal(s, h)
 
-def _start(self:Trainer):
+
+def _start(self: Trainer):
     "The state of a training that starts from its first iteration."
-    self.train_losses,self.val_losses,self.scores,self.val_times,self.resumed_at = [],[],[],[],[]
-    self.iteration,self.train_time,self.best_loss,self.best_state = 0,0.,np.inf,copy.deepcopy(self.RNN.state_dict())
+    self.train_losses, self.val_losses, self.scores, self.val_times, self.resumed_at = (
+        [],
+        [],
+        [],
+        [],
+        [],
+    )
+    self.iteration, self.train_time, self.best_loss, self.best_state = (
+        0,
+        0.0,
+        np.inf,
+        copy.deepcopy(self.RNN.state_dict()),
+    )
 
-def _step(self:Trainer, inputs, targets, mask) -> bool:
+
+def _step(self: Trainer, inputs, targets, mask) -> bool:
     "One optimiser step on a batch; `False`, and nothing changed, if its loss is not finite."
-    loss,_ = self.train_step(inputs, targets, mask)
+    loss, _ = self.train_step(inputs, targets, mask)
     if not torch.isfinite(loss):
-        warnings.warn(f"training loss became {loss.item()} at iteration {self.iteration}: stopped, best parameters restored")
+        warnings.warn(
+            f"training loss became {loss.item()} at iteration {self.iteration}: stopped, best parameters restored"
+        )
         return False
     self.optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    if self.clip_grad_norm: torch.nn.utils.clip_grad_norm_(self.RNN.parameters(), self.clip_grad_norm)
+    if self.clip_grad_norm:
+        torch.nn.utils.clip_grad_norm_(self.RNN.parameters(), self.clip_grad_norm)
     self.optimizer.step()
     self.RNN.enforce_constraints()
     self.train_losses.append(loss.item())
     self.iteration += 1
     return True
 
-def _validation_stop(self:Trainer, val_batch, mask, bar) -> str:
+
+def _validation_stop(self: Trainer, val_batch, mask, bar) -> str:
     "Validate if it is time to and keep the best parameters; why training should stop now, or `None`."
     it = self.iteration - 1
-    if it % self.eval_every and it != self.max_iter - 1: return None
-    val_loss,score = _validate(self, val_batch, mask)
-    self.val_losses.append(val_loss); self.scores.append(score); self.val_times.append(time.perf_counter() - self._clock)
+    if it % self.eval_every and it != self.max_iter - 1:
+        return None
+    val_loss, score = _validate(self, val_batch, mask)
+    self.val_losses.append(val_loss)
+    self.scores.append(score)
+    self.val_times.append(time.perf_counter() - self._clock)
     if not np.isfinite(val_loss):
-        warnings.warn(f"validation loss became {val_loss} at iteration {it}: stopped, best parameters restored (check the validation batch)")
+        warnings.warn(
+            f"validation loss became {val_loss} at iteration {it}: stopped, best parameters restored (check the validation batch)"
+        )
         return 'non-finite validation loss'
 
-    if val_loss < self.best_loss: self.best_loss,self.best_state = val_loss,copy.deepcopy(self.RNN.state_dict())
-    bar.set_postfix(train=f'{self.train_losses[-1]:.4f}', val=f'{val_loss:.4f}', score=f'{score:.3f}')
-    if val_loss <= self.tol: return 'tol'
-    if self.score_target is not None and self.Task.passes(score, self.score_target): return 'score_target'
+    if val_loss < self.best_loss:
+        self.best_loss, self.best_state = val_loss, copy.deepcopy(self.RNN.state_dict())
+    bar.set_postfix(
+        train=f'{self.train_losses[-1]:.4f}', val=f'{val_loss:.4f}', score=f'{score:.3f}'
+    )
+    if val_loss <= self.tol:
+        return 'tol'
+    if self.score_target is not None and self.Task.passes(score, self.score_target):
+        return 'score_target'
     return None
 
 # %% ../nbs/03_trainer.ipynb #adaf878e
 @patch
-def run_training(self:Trainer,
-                 train_mask=None, # Scored time steps; the task's mask if `None`
-                 same_batch:bool=False, # Train on one batch drawn at the start
-                 resume:bool=False): # Continue from `checkpoint` if it exists
+def run_training(
+    self: Trainer,
+    train_mask=None,  # Scored time steps; the task's mask if `None`
+    same_batch: bool = False,  # Train on one batch drawn at the start
+    resume: bool = False,  # Continue from `checkpoint` if it exists
+):
     "Train; returns the network (best parameters restored), train and validation losses and the best parameters."
     mask = self.Task.mask if train_mask is None else np.asarray(train_mask)
-    saved = self.read_checkpoint() if resume and self.checkpoint is not None and self.checkpoint.exists() else None
-    if saved is not None: self.Task.rng.bit_generator.state = saved['meta']['task_rng_start']
+    saved = (
+        self.read_checkpoint()
+        if resume and self.checkpoint is not None and self.checkpoint.exists()
+        else None
+    )
+    if saved is not None:
+        self.Task.rng.bit_generator.state = saved['meta']['task_rng_start']
     self._task_start = self.Task.rng.bit_generator.state
     val_batch = self.Task.get_batch(self.batch_size)
     batch = self.Task.get_batch(self.batch_size) if same_batch else None
-    if saved is None: _start(self)
-    else: self._restore(saved)
-    self.stop_reason,self._clock = 'max_iter',time.perf_counter() - self.train_time
-    bar = tqdm(total=self.max_iter, initial=self.iteration, disable=not self.progress, desc='training', unit='it')
+    if saved is None:
+        _start(self)
+    else:
+        self._restore(saved)
+    self.stop_reason, self._clock = 'max_iter', time.perf_counter() - self.train_time
+    bar = tqdm(
+        total=self.max_iter,
+        initial=self.iteration,
+        disable=not self.progress,
+        desc='training',
+        unit='it',
+    )
     try:
         with stop_signals() as stop:
             while self.iteration < self.max_iter:
                 if not _step(self, *(batch or self.Task.get_batch(self.batch_size))[:2], mask):
-                    self.stop_reason = 'non-finite loss'; break
+                    self.stop_reason = 'non-finite loss'
+                    break
                 bar.update()
                 reason = _validation_stop(self, val_batch, mask, bar)
-                if reason: self.stop_reason = reason; break
+                if reason:
+                    self.stop_reason = reason
+                    break
                 if stop.signal:
-                    warnings.warn(f"training stopped by {stop.signal} at iteration {self.iteration}: best parameters restored")
-                    self.stop_reason = 'interrupted'; break
-                if self.checkpoint is not None and self.iteration % self.checkpoint_every == 0: self.save_checkpoint()
+                    warnings.warn(
+                        f"training stopped by {stop.signal} at iteration {self.iteration}: best parameters restored"
+                    )
+                    self.stop_reason = 'interrupted'
+                    break
+                if self.checkpoint is not None and self.iteration % self.checkpoint_every == 0:
+                    self.save_checkpoint()
     except KeyboardInterrupt:
-        warnings.warn(f"training interrupted at iteration {self.iteration}: best parameters restored")
+        warnings.warn(
+            f"training interrupted at iteration {self.iteration}: best parameters restored"
+        )
         self.stop_reason = 'interrupted'
-    finally: bar.close()
-    if self.checkpoint is not None and self.stop_reason in ('interrupted', 'non-finite loss', 'non-finite validation loss'):
+    finally:
+        bar.close()
+    if self.checkpoint is not None and self.stop_reason in (
+        'interrupted',
+        'non-finite loss',
+        'non-finite validation loss',
+    ):
         self.save_checkpoint()
     self.train_time = time.perf_counter() - self._clock
     self.RNN.load_state_dict(self.best_state)
-    logging.getLogger(__name__).info("training stopped (%s) after %d iterations, %.1f s", self.stop_reason, self.iteration,
-                                     self.train_time)
-    return self.RNN,self.train_losses,self.val_losses,self.RNN.get_params()
+    logging.getLogger(__name__).info(
+        "training stopped (%s) after %d iterations, %.1f s",
+        self.stop_reason,
+        self.iteration,
+        self.train_time,
+    )
+    return self.RNN, self.train_losses, self.val_losses, self.RNN.get_params()
 
-def time_to_score(self:Trainer, target:float=None) -> float:
+
+def time_to_score(self: Trainer, target: float = None) -> float:
     "Seconds of training until the validation score first passed `target` (the task's criterion if `None`); `nan` if never."
-    reached = [t for t,s in zip(self.val_times, self.scores) if self.Task.passes(s, target)]
+    reached = [t for t, s in zip(self.val_times, self.scores) if self.Task.passes(s, target)]
     return reached[0] if reached else float('nan')
+
+
 Trainer.time_to_score = time_to_score
 
 # %% ../nbs/03_trainer.ipynb #52897f47
 @patch
-def fingerprint(self:Trainer) -> dict:
+def fingerprint(self: Trainer) -> dict:
     "What a checkpoint must share with the training that resumes it: the network's shape, the task and the settings."
-    net,task = self.RNN,self.Task
-    groups = [{k: v for k,v in g.items() if k != 'params'} for g in self.optimizer.param_groups]
-    settings = {k: getattr(self, k) for k in ('max_iter', 'tol', 'lambda_orth', 'lambda_r', 'clip_grad_norm', 'batch_size',
-                                              'score_target', 'eval_every')}
-    network = dict(N=net.N, activation=net.activation.name, n_inputs=net.W_inp.shape[1], n_outputs=net.W_out.shape[0],
-                   dt=net.dt, tau=net.tau)
-    task = dict(cls=type(task).__name__, n_steps=task.n_steps, task_params=task.task_params, mask=np.asarray(task.mask).tolist())
-    fingerprint = dict(network=network, task=task, settings=settings, optimizer=[type(self.optimizer).__name__, groups])
+    net, task = self.RNN, self.Task
+    groups = [{k: v for k, v in g.items() if k != 'params'} for g in self.optimizer.param_groups]
+    settings = {
+        k: getattr(self, k)
+        for k in (
+            'max_iter',
+            'tol',
+            'lambda_orth',
+            'lambda_r',
+            'clip_grad_norm',
+            'batch_size',
+            'score_target',
+            'eval_every',
+        )
+    }
+    network = dict(
+        N=net.N,
+        activation=net.activation.name,
+        n_inputs=net.W_inp.shape[1],
+        n_outputs=net.W_out.shape[0],
+        dt=net.dt,
+        tau=net.tau,
+    )
+    task = dict(
+        cls=type(task).__name__,
+        n_steps=task.n_steps,
+        task_params=task.task_params,
+        mask=np.asarray(task.mask).tolist(),
+    )
+    fingerprint = dict(
+        network=network,
+        task=task,
+        settings=settings,
+        optimizer=[type(self.optimizer).__name__, groups],
+    )
     return json.loads(json.dumps(fingerprint, default=str))
 
+
 @patch
-def save_checkpoint(self:Trainer):
+def save_checkpoint(self: Trainer):
     "Write the training's state to `checkpoint`, atomically."
-    meta = dict(iteration=self.iteration, train_time=time.perf_counter() - self._clock, resumed_at=self.resumed_at,
-                best_loss=None if np.isinf(self.best_loss) else self.best_loss, train_losses=self.train_losses,
-                val_losses=self.val_losses, scores=self.scores, val_times=self.val_times, task_rng_start=self._task_start,
-                task_rng=self.Task.rng.bit_generator.state, fingerprint=self.fingerprint())
-    state = dict(model=self.RNN.state_dict(), optimizer=self.optimizer.state_dict(), best_state=self.best_state,
-                 generator=self.RNN.generator.get_state(), meta=json.dumps(meta))
+    meta = dict(
+        iteration=self.iteration,
+        train_time=time.perf_counter() - self._clock,
+        resumed_at=self.resumed_at,
+        best_loss=None if np.isinf(self.best_loss) else self.best_loss,
+        train_losses=self.train_losses,
+        val_losses=self.val_losses,
+        scores=self.scores,
+        val_times=self.val_times,
+        task_rng_start=self._task_start,
+        task_rng=self.Task.rng.bit_generator.state,
+        fingerprint=self.fingerprint(),
+    )
+    state = dict(
+        model=self.RNN.state_dict(),
+        optimizer=self.optimizer.state_dict(),
+        best_state=self.best_state,
+        generator=self.RNN.generator.get_state(),
+        meta=json.dumps(meta),
+    )
     atomic_write(self.checkpoint, lambda f: torch.save(state, f), overwrite=True)
 
 # %% ../nbs/03_trainer.ipynb #44c3f043
-def _differences(saved:dict, current:dict, prefix='') -> list:
+def _differences(saved: dict, current: dict, prefix='') -> list:
     "The dotted keys whose values differ between two nested dicts, with both values."
     out = []
     for k in sorted(set(saved) | set(current)):
-        a,b = saved.get(k),current.get(k)
-        if isinstance(a, dict) and isinstance(b, dict): out += _differences(a, b, f'{prefix}{k}.')
-        elif a != b: out.append(f"{prefix}{k}: {a!r} there, {b!r} here")
+        a, b = saved.get(k), current.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f'{prefix}{k}.')
+        elif a != b:
+            out.append(f"{prefix}{k}: {a!r} there, {b!r} here")
     return out
 
+
 @patch
-def read_checkpoint(self:Trainer) -> dict:
+def read_checkpoint(self: Trainer) -> dict:
     "The state in `checkpoint`; a `ValueError` if it cannot be read or another training wrote it."
-    try: state = torch.load(self.checkpoint, weights_only=True)
-    except Exception as e: raise ValueError(f"checkpoint={str(self.checkpoint)!r} is invalid: it cannot be read ({e}).") from None
+    try:
+        state = torch.load(self.checkpoint, weights_only=True)
+    except Exception as e:
+        raise ValueError(
+            f"checkpoint={str(self.checkpoint)!r} is invalid: it cannot be read ({e})."
+        ) from None
     state['meta'] = json.loads(state['meta'])
     differences = _differences(state['meta']['fingerprint'], self.fingerprint())
-    require(not differences, 'checkpoint', str(self.checkpoint), "it was written by another training (" + '; '.join(differences) + ")")
+    require(
+        not differences,
+        'checkpoint',
+        str(self.checkpoint),
+        "it was written by another training (" + '; '.join(differences) + ")",
+    )
     return state
 
+
 @patch
-def _restore(self:Trainer, state:dict):
+def _restore(self: Trainer, state: dict):
     "Take the training up where `state` left it."
     meta = state['meta']
-    self.RNN.load_state_dict(state['model']); self.optimizer.load_state_dict(state['optimizer'])
+    self.RNN.load_state_dict(state['model'])
+    self.optimizer.load_state_dict(state['optimizer'])
     self.RNN.generator.set_state(state['generator'])
     self.Task.rng.bit_generator.state = meta['task_rng']
-    for k in ('iteration', 'train_time', 'train_losses', 'val_losses', 'scores', 'val_times'): setattr(self, k, meta[k])
-    self.best_state,self.best_loss = state['best_state'],np.inf if meta['best_loss'] is None else meta['best_loss']
+    for k in ('iteration', 'train_time', 'train_losses', 'val_losses', 'scores', 'val_times'):
+        setattr(self, k, meta[k])
+    self.best_state, self.best_loss = (
+        state['best_state'],
+        np.inf if meta['best_loss'] is None else meta['best_loss'],
+    )
     self.resumed_at = meta['resumed_at'] + [self.iteration]
-
-

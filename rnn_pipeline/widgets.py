@@ -22,157 +22,273 @@ from .rnn import RNN_numpy
 from .tasks import Control, Task, condition_label, shade_unscored
 
 # %% ../nbs/10_widgets.ipynb #97254c88
-_CONTROLS_LAYOUT = dict(width='340px', flex='0 0 auto')   # the controls keep their width beside the figure
-_STYLE = dict(stable=dict(marker='o', color='tab:blue'), unstable=dict(marker='X', color='tab:red'),
-              marginal=dict(marker='^', color='tab:green'))
+# the controls keep their width beside the figure
+_CONTROLS_LAYOUT = dict(width='340px', flex='0 0 auto')
+_STYLE = dict(
+    stable=dict(marker='o', color='tab:blue'),
+    unstable=dict(marker='X', color='tab:red'),
+    marginal=dict(marker='^', color='tab:green'),
+)
+
 
 class FixedPointExplorer:
     "Sliders for the input vector that redraw the network's fixed points in a fixed projection."
-    def __init__(self,
-                 rnn_numpy:RNN_numpy, # The network
-                 task:Task=None, # Its task: presets, slider ranges and the trajectories drawn underneath
-                 input_vector=None, # The first input shown; the task's first epoch input (or zeros) if `None`
-                 mode:str='exact', # 'exact' or 'approx', as in `DynamicSystemAnalyzer.get_fixed_points`
-                 n_trajectories:int=16, # Trials of the task drawn underneath
-                 seed:int=0, # Seed of the first full search and of the trials
-                 **fp_kwargs): # Passed on to `get_fixed_points` (fun_tol, diff_cutoff...)
+
+    def __init__(
+        self,
+        rnn_numpy: RNN_numpy,  # The network
+        task: Task = None,  # Its task: presets, slider ranges and the trajectories drawn underneath
+        input_vector=None,  # The first input shown; the task's first epoch input (or zeros) if `None`
+        mode: str = 'exact',  # 'exact' or 'approx', as in `DynamicSystemAnalyzer.get_fixed_points`
+        n_trajectories: int = 16,  # Trials of the task drawn underneath
+        seed: int = 0,  # Seed of the first full search and of the trials
+        **fp_kwargs,  # Passed on to `get_fixed_points` (fun_tol, diff_cutoff...)
+    ):
         require(task is None or isinstance(task, Task), 'task', task, "a Task or None is required")
-        self.analyzer,self.mode,self.fp_kwargs = DynamicSystemAnalyzer(rnn_numpy),mode,dict(seed=seed, **fp_kwargs)
+        self.analyzer, self.mode, self.fp_kwargs = (
+            DynamicSystemAnalyzer(rnn_numpy),
+            mode,
+            dict(seed=seed, **fp_kwargs),
+        )
         self.presets = task.epoch_inputs() if task is not None else {}
-        first = check_input_vector(rnn_numpy, input_vector if input_vector is not None else
-                                   next(iter(self.presets.values()), np.zeros(rnn_numpy.n_inputs)))
+        first = check_input_vector(
+            rnn_numpy,
+            input_vector
+            if input_vector is not None
+            else next(iter(self.presets.values()), np.zeros(rnn_numpy.n_inputs)),
+        )
         self.trajectories = self._trajectories(rnn_numpy, task, n_trajectories, seed)
         self.sliders = [self._slider(i, first[i], task) for i in range(rnn_numpy.n_inputs)]
-        self.preset_menu = widgets.Dropdown(options=['(sliders)'] + list(self.presets), description='preset')
+        self.preset_menu = widgets.Dropdown(
+            options=['(sliders)'] + list(self.presets), description='preset'
+        )
         self.preset_menu.observe(self._apply_preset, names='value')
-        self.image,self.status,self._holding = widgets.Image(format='png'),widgets.HTML(),False
+        self.image, self.status, self._holding = widgets.Image(format='png'), widgets.HTML(), False
         self.result = self.analyzer.get_fixed_points(first, mode, **self.fp_kwargs)
         self.P = self._projection()
         self._draw()
-        for s in self.sliders: s.observe(self._on_slider, names='value')
-        self.widget = widgets.HBox([widgets.VBox([self.preset_menu, *self.sliders, self.status], layout=_CONTROLS_LAYOUT), self.image])
+        for s in self.sliders:
+            s.observe(self._on_slider, names='value')
+        self.widget = widgets.HBox(
+            [
+                widgets.VBox(
+                    [self.preset_menu, *self.sliders, self.status], layout=_CONTROLS_LAYOUT
+                ),
+                self.image,
+            ]
+        )
 
     @property
-    def input_vector(self) -> np.ndarray: return np.array([s.value for s in self.sliders])
+    def input_vector(self) -> np.ndarray:
+        return np.array([s.value for s in self.sliders])
 
 # %% ../nbs/10_widgets.ipynb #bd62d3d8
-def _slider(self:FixedPointExplorer, i, value, task):
+def _slider(self: FixedPointExplorer, i, value, task):
     "The slider of input channel `i`."
-    lo,hi = (-1., 1.) if task is None else _channel_range(task, i)
-    return widgets.FloatSlider(value=float(np.clip(value, lo, hi)), min=lo, max=hi, step=(hi - lo) / 100,
-                               description=f'input {i}', continuous_update=True, readout_format='.2f')
+    lo, hi = (-1.0, 1.0) if task is None else _channel_range(task, i)
+    return widgets.FloatSlider(
+        value=float(np.clip(value, lo, hi)),
+        min=lo,
+        max=hi,
+        step=(hi - lo) / 100,
+        description=f'input {i}',
+        continuous_update=True,
+        readout_format='.2f',
+    )
+
 
 def _channel_range(task, i):
     "The range of input channel `i` over a batch of the task, widened to include 0 and to be non-empty."
     values = task.get_batch(64)[0][i]
-    lo,hi = min(values.min(), 0.),max(values.max(), 0.)
+    lo, hi = min(values.min(), 0.0), max(values.max(), 0.0)
     return (lo, hi) if hi > lo else (lo - 1, hi + 1)
 
-def _trajectories(self:FixedPointExplorer, rnn, task, n, seed):
+
+def _trajectories(self: FixedPointExplorer, rnn, task, n, seed):
     "States (n_points, N) of noiseless trials of the task, or `None` without a task."
-    if task is None: return None
+    if task is None:
+        return None
     task.rng = np.random.default_rng(seed)
     states = rnn.run(task.get_batch(n)[0])[0]
-    return states.transpose(2, 1, 0)                 # (trials, steps, N)
+    return states.transpose(2, 1, 0)  # (trials, steps, N)
 
-def _projection(self:FixedPointExplorer):
+
+def _projection(self: FixedPointExplorer):
     "Two fixed axes (N, 2): principal components of the trajectories, or of the first fixed points."
-    data = self.trajectories.reshape(-1, self.analyzer.RNN.N) if self.trajectories is not None else self.result.points
-    if len(data) < 3: return np.eye(self.analyzer.RNN.N)[:, :2]
+    data = (
+        self.trajectories.reshape(-1, self.analyzer.RNN.N)
+        if self.trajectories is not None
+        else self.result.points
+    )
+    if len(data) < 3:
+        return np.eye(self.analyzer.RNN.N)[:, :2]
     return PCA(n_components=2).fit(data).components_.T
-FixedPointExplorer._slider,FixedPointExplorer._trajectories,FixedPointExplorer._projection = _slider,_trajectories,_projection
+
+
+FixedPointExplorer._slider, FixedPointExplorer._trajectories, FixedPointExplorer._projection = (
+    _slider,
+    _trajectories,
+    _projection,
+)
 
 # %% ../nbs/10_widgets.ipynb #c37262e4
-def _draw(self:FixedPointExplorer):
+def _draw(self: FixedPointExplorer):
     "Build the figure: trajectories in grey and one scatter per point type."
     self.fig = Figure(figsize=(5.5, 5), layout='constrained')
     self.ax = self.fig.add_subplot()
     if self.trajectories is not None:
-        for traj in self.trajectories: self.ax.plot(*(traj @ self.P).T, color='0.8', lw=0.6, zorder=0)
-    self.scatters = {t: self.ax.scatter([], [], s=60, edgecolors='k', linewidths=0.5, label=t, animated=True, **_STYLE[t]) for t in POINT_TYPES}
-    self.ax.update_datalim(self.result.points @ self.P); self.ax.autoscale_view()
-    self.ax.set_xlabel('PC 1'); self.ax.set_ylabel('PC 2'); self.ax.set_title('fixed points (projection fixed)', fontsize='small')
+        for traj in self.trajectories:
+            self.ax.plot(*(traj @ self.P).T, color='0.8', lw=0.6, zorder=0)
+    self.scatters = {
+        t: self.ax.scatter(
+            [], [], s=60, edgecolors='k', linewidths=0.5, label=t, animated=True, **_STYLE[t]
+        )
+        for t in POINT_TYPES
+    }
+    self.ax.update_datalim(self.result.points @ self.P)
+    self.ax.autoscale_view()
+    self.ax.set_xlabel('PC 1')
+    self.ax.set_ylabel('PC 2')
+    self.ax.set_title('fixed points (projection fixed)', fontsize='small')
     self.ax.legend(loc='upper right', fontsize='small')
     self.canvas = FigureCanvasAgg(self.fig)
     self.canvas.draw()
     self.background = self.canvas.copy_from_bbox(self.fig.bbox)
     self._refresh()
 
-def _refresh(self:FixedPointExplorer):
+
+def _refresh(self: FixedPointExplorer):
     "Move the markers to the current points, draw them over the background and show the image."
     self.canvas.restore_region(self.background)
-    for t,scatter in self.scatters.items():
+    for t, scatter in self.scatters.items():
         scatter.set_offsets((self.result[t].points @ self.P).reshape(-1, 2))
         self.ax.draw_artist(scatter)
     self.image.value = canvas_png(self.canvas)
     counts = ', '.join(f"{(self.result.types == t).sum()} {t}" for t in POINT_TYPES)
-    self.status.value = f"input [{', '.join(f'{v:.2f}' for v in self.result.input_vector)}]: {counts}"
+    self.status.value = (
+        f"input [{', '.join(f'{v:.2f}' for v in self.result.input_vector)}]: {counts}"
+    )
 
-def update(self:FixedPointExplorer):
+
+def update(self: FixedPointExplorer):
     "Recompute the fixed points for the sliders' input, warm-started, and redraw; returns the seconds it took."
     start = time.perf_counter()
-    self.result = self.analyzer.get_fixed_points(self.input_vector, self.mode, warm_start=True, **self.fp_kwargs)
+    self.result = self.analyzer.get_fixed_points(
+        self.input_vector, self.mode, warm_start=True, **self.fp_kwargs
+    )
     self._refresh()
     elapsed = time.perf_counter() - start
     self.status.value += f" ({1e3 * elapsed:.0f} ms)"
     return elapsed
 
-def _on_slider(self:FixedPointExplorer, change):
-    "Update after a slider moved, unless a preset is setting all sliders."
-    if not self._holding: self.update()
 
-def _apply_preset(self:FixedPointExplorer, change):
+def _on_slider(self: FixedPointExplorer, change):
+    "Update after a slider moved, unless a preset is setting all sliders."
+    if not self._holding:
+        self.update()
+
+
+def _apply_preset(self: FixedPointExplorer, change):
     "Set the sliders to the chosen preset input, then update once."
-    if change['new'] not in self.presets: return
+    if change['new'] not in self.presets:
+        return
     self._holding = True
-    for s,v in zip(self.sliders, self.presets[change['new']]): s.value = float(np.clip(v, s.min, s.max))
+    for s, v in zip(self.sliders, self.presets[change['new']]):
+        s.value = float(np.clip(v, s.min, s.max))
     self._holding = False
     self.update()
-FixedPointExplorer._draw,FixedPointExplorer._refresh,FixedPointExplorer.update = _draw,_refresh,update
-FixedPointExplorer._on_slider,FixedPointExplorer._apply_preset = _on_slider,_apply_preset
+
+
+FixedPointExplorer._draw, FixedPointExplorer._refresh, FixedPointExplorer.update = (
+    _draw,
+    _refresh,
+    update,
+)
+FixedPointExplorer._on_slider, FixedPointExplorer._apply_preset = _on_slider, _apply_preset
 
 # %% ../nbs/10_widgets.ipynb #f4bf50d2
-def control_widget(control:Control):
+def control_widget(control: Control):
     "The ipywidget of a task's explorer control: a menu of its options, or an integer or number slider."
-    if control.options is not None: return widgets.Dropdown(options=list(control.options), value=control.value, description=control.label)
+    if control.options is not None:
+        return widgets.Dropdown(
+            options=list(control.options), value=control.value, description=control.label
+        )
     if all(isinstance(v, (int, np.integer)) for v in (control.low, control.high, control.step)):
-        return widgets.IntSlider(value=control.value, min=control.low, max=control.high, step=control.step, description=control.label)
-    return widgets.FloatSlider(value=control.value, min=control.low, max=control.high, step=control.step,
-                               description=control.label, readout_format='.3g')
+        return widgets.IntSlider(
+            value=control.value,
+            min=control.low,
+            max=control.high,
+            step=control.step,
+            description=control.label,
+        )
+    return widgets.FloatSlider(
+        value=control.value,
+        min=control.low,
+        max=control.high,
+        step=control.step,
+        description=control.label,
+        readout_format='.3g',
+    )
 
-def condition_controls(task:Task) -> dict:
+
+def condition_controls(task: Task) -> dict:
     "Widgets for the conditions of `task`, by condition key, as the task's `explorer_controls` describes them."
-    return {key: control_widget(c) for key,c in task.explorer_controls().items()}
+    return {key: control_widget(c) for key, c in task.explorer_controls().items()}
 
 # %% ../nbs/10_widgets.ipynb #1d6cc500
 class TrialExplorer:
     "Controls for a task's condition that redraw the network's outputs against the targets."
-    def __init__(self,
-                 rnn_numpy:RNN_numpy, # The network
-                 task:Task, # The task
-                 sigma_rec:float=0, # Recurrent noise of the runs
-                 sigma_inp:float=0, # Input noise of the runs
-                 seed:int=0): # Seed of the noise
-        require(isinstance(rnn_numpy, RNN_numpy), 'rnn_numpy', rnn_numpy, "an RNN_numpy is required")
+
+    def __init__(
+        self,
+        rnn_numpy: RNN_numpy,  # The network
+        task: Task,  # The task
+        sigma_rec: float = 0,  # Recurrent noise of the runs
+        sigma_inp: float = 0,  # Input noise of the runs
+        seed: int = 0,  # Seed of the noise
+    ):
+        require(
+            isinstance(rnn_numpy, RNN_numpy), 'rnn_numpy', rnn_numpy, "an RNN_numpy is required"
+        )
         require(isinstance(task, Task), 'task', task, "a Task is required")
-        for name,sigma in (('sigma_rec', sigma_rec), ('sigma_inp', sigma_inp)): require_number(name, sigma, 0, strict=False)
-        self.rnn,self.task,self.noise,self.seed = rnn_numpy,task,dict(sigma_rec=sigma_rec, sigma_inp=sigma_inp),seed
+        for name, sigma in (('sigma_rec', sigma_rec), ('sigma_inp', sigma_inp)):
+            require_number(name, sigma, 0, strict=False)
+        self.rnn, self.task, self.noise, self.seed = (
+            rnn_numpy,
+            task,
+            dict(sigma_rec=sigma_rec, sigma_inp=sigma_inp),
+            seed,
+        )
         self.controls = condition_controls(task)
         self.image = widgets.Image(format='png')
         self._draw()
-        for c in self.controls.values(): c.observe(lambda change: self.update(), names='value')
-        self.widget = widgets.HBox([widgets.VBox(list(self.controls.values()), layout=_CONTROLS_LAYOUT), self.image])
+        for c in self.controls.values():
+            c.observe(lambda change: self.update(), names='value')
+        self.widget = widgets.HBox(
+            [widgets.VBox(list(self.controls.values()), layout=_CONTROLS_LAYOUT), self.image]
+        )
 
     def _draw(self):
         "Build the figure: inputs above, outputs and targets below, unscored steps shaded."
         self.fig = Figure(figsize=(7, 4.5), layout='constrained')
-        self.ax_in,self.ax_out = self.fig.subplots(2, 1, sharex=True, height_ratios=(1, 2))
-        T,colors = self.task.n_steps,[f'C{i}' for i in range(10)]
-        self.input_lines = [self.ax_in.plot(np.zeros(T), lw=1, color=colors[i % 10], label=f'input {i}')[0] for i in range(self.task.n_inputs)]
-        self.output_lines = [self.ax_out.plot(np.zeros(T), color=colors[i % 10], label=f'output {i}')[0] for i in range(self.task.n_outputs)]
-        self.target_lines = [self.ax_out.plot(np.zeros(T), ls='--', color=colors[i % 10])[0] for i in range(self.task.n_outputs)]
+        self.ax_in, self.ax_out = self.fig.subplots(2, 1, sharex=True, height_ratios=(1, 2))
+        T, colors = self.task.n_steps, [f'C{i}' for i in range(10)]
+        self.input_lines = [
+            self.ax_in.plot(np.zeros(T), lw=1, color=colors[i % 10], label=f'input {i}')[0]
+            for i in range(self.task.n_inputs)
+        ]
+        self.output_lines = [
+            self.ax_out.plot(np.zeros(T), color=colors[i % 10], label=f'output {i}')[0]
+            for i in range(self.task.n_outputs)
+        ]
+        self.target_lines = [
+            self.ax_out.plot(np.zeros(T), ls='--', color=colors[i % 10])[0]
+            for i in range(self.task.n_outputs)
+        ]
         shade_unscored(self.ax_out, self.task.mask, T)
-        self.ax_in.set_ylabel('inputs'); self.ax_out.set_ylabel('outputs (solid)\ntargets (dashed)'); self.ax_out.set_xlabel('time step')
+        self.ax_in.set_ylabel('inputs')
+        self.ax_out.set_ylabel('outputs (solid)\ntargets (dashed)')
+        self.ax_out.set_xlabel('time step')
         self.ax_in.legend(loc='upper left', fontsize='x-small', ncol=3, frameon=False)
         self.ax_out.legend(loc='upper left', fontsize='x-small', frameon=False)
         self.update()
@@ -180,12 +296,22 @@ class TrialExplorer:
     def update(self):
         "Run the network on the controls' condition and redraw; returns the seconds it took."
         start = time.perf_counter()
-        inputs,targets,self.condition = self.task.generate_input_target_stream(
-            **self.task.condition_from_controls({k: c.value for k,c in self.controls.items()}))
-        self.outputs = self.rnn.run(inputs[..., None], rng_numpy=np.random.default_rng(self.seed), **self.noise)[1][..., 0]
-        for lines,signals in ((self.input_lines, inputs), (self.output_lines, self.outputs), (self.target_lines, targets)):
-            for line,s in zip(lines, signals): line.set_ydata(s)
-        for ax in (self.ax_in, self.ax_out): ax.relim(); ax.autoscale_view()
+        inputs, targets, self.condition = self.task.generate_input_target_stream(
+            **self.task.condition_from_controls({k: c.value for k, c in self.controls.items()})
+        )
+        self.outputs = self.rnn.run(
+            inputs[..., None], rng_numpy=np.random.default_rng(self.seed), **self.noise
+        )[1][..., 0]
+        for lines, signals in (
+            (self.input_lines, inputs),
+            (self.output_lines, self.outputs),
+            (self.target_lines, targets),
+        ):
+            for line, s in zip(lines, signals):
+                line.set_ydata(s)
+        for ax in (self.ax_in, self.ax_out):
+            ax.relim()
+            ax.autoscale_view()
         self.ax_in.set_title(condition_label(self.condition), fontsize='small')
         self.image.value = figure_png(self.fig)
         return time.perf_counter() - start

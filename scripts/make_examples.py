@@ -2,6 +2,7 @@
 
 Run: python scripts/make_examples.py [NAME ...]   (all examples when no name is given)
 """
+
 import sys
 from tempfile import TemporaryDirectory
 

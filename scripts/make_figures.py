@@ -2,6 +2,7 @@
 
 Run: python scripts/make_figures.py
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from rnn_pipeline.examples import load_example
 
 IMAGES = Path(__file__).resolve().parents[1] / 'nbs' / 'images'
 
+
 def flipflop_fixed_points(path):
     "The 3-bit flip-flop's fixed points with no input, in 3D, over a few trials' trajectories."
     ex = load_example('flipflop3')
@@ -20,9 +22,13 @@ def flipflop_fixed_points(path):
     ex.task.rng = np.random.default_rng(0)
     trajectories = ex.rnn_numpy.run(ex.task.get_batch(6)[0])[0]
     fig = analyzer.plot_fixed_points('3D', trajectories=trajectories, figsize=(6, 6))
-    fig.axes[0].set_title(f"3-bit flip-flop: {(fps.types == 'stable').sum()} stable points (memories), "
-                          f"{(fps.types == 'unstable').sum()} saddles", fontsize=10)
+    fig.axes[0].set_title(
+        f"3-bit flip-flop: {(fps.types == 'stable').sum()} stable points (memories), "
+        f"{(fps.types == 'unstable').sum()} saddles",
+        fontsize=10,
+    )
     fig.savefig(path, dpi=90, bbox_inches='tight')
+
 
 if __name__ == '__main__':
     IMAGES.mkdir(parents=True, exist_ok=True)

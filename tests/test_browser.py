@@ -5,6 +5,7 @@ folder as root), opens `NOTEBOOK`, runs all cells from the Run menu, waits for t
 moves its first input slider with the keyboard, and asserts that the figure's pixels changed and that no cell shows an
 error. Screenshots land in test-artifacts/browser/ (gitignored). The server, its kernels and the browser are stopped
 whatever happens. Needs Chromium at `CHROMIUM` (Debian's `chromium` package; scripts/test.sh installs it)."""
+
 import base64
 import io
 import json
@@ -23,13 +24,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT/'tests/notebooks/explorer.ipynb'    # The notebook opened; its whole folder is copied into the server's root
-SLIDER = 'input 0'                                   # The description of the explorer's slider that the test moves
-PRESSES = 10                                         # ArrowRight presses on that slider (one slider step each)
-ARTIFACTS = ROOT/'test-artifacts/browser'
+# The notebook opened; its whole folder is copied into the server's root
+NOTEBOOK = ROOT / 'tests/notebooks/explorer.ipynb'
+# The description of the explorer's slider that the test moves
+SLIDER = 'input 0'
+# ArrowRight presses on that slider (one slider step each)
+PRESSES = 10
+ARTIFACTS = ROOT / 'test-artifacts/browser'
 CHROMIUM = os.environ.get('RNN_PIPELINE_CHROMIUM', '/usr/bin/chromium')
-CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync', '--no-first-run']
+CHROMIUM_ARGS = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+]
 # Bounded waits, in seconds: a normal run takes well under a minute.
 SERVER_TIMEOUT, PAGE_TIMEOUT, RUN_TIMEOUT, UPDATE_TIMEOUT = 60, 60, 120, 60
 # An output whose text matches this shows an error (a traceback, an exception, a widget that failed to load).
@@ -37,7 +48,10 @@ ERROR_PATTERN = r'Traceback|Error|Failed to load model'
 # JupyterLab user settings for the run: no autosave, no news or update checks (no internet), nothing that pops up.
 LAB_SETTINGS = {
     '@jupyterlab/docmanager-extension/plugin.jupyterlab-settings': {'autosave': False},
-    '@jupyterlab/apputils-extension/notification.jupyterlab-settings': {'fetchNews': 'false', 'checkForUpdates': False},
+    '@jupyterlab/apputils-extension/notification.jupyterlab-settings': {
+        'fetchNews': 'false',
+        'checkForUpdates': False,
+    },
 }
 
 
@@ -51,7 +65,8 @@ def _free_port() -> int:
 def _request(url: str, token: str, method: str = 'GET', timeout: float = 5):
     "The parsed JSON answer of the server to `method url` (authenticated with `token`)."
     req = urllib.request.Request(url, method=method, headers={'Authorization': f'token {token}'})
-    with urllib.request.urlopen(req, timeout=timeout) as r: return json.loads(r.read() or b'null')
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read() or b'null')
 
 
 def _wait_for_kernel(base: str, token: str, path: str, timeout: float):
@@ -60,16 +75,27 @@ def _wait_for_kernel(base: str, token: str, path: str, timeout: float):
     switch are lost, so run them only once the kernel has settled.)"""
     deadline, settled = time.monotonic() + timeout, None
     while True:
-        try:              # the server may answer 500 while a kernel is starting
+        try:  # the server may answer 500 while a kernel is starting
             sessions = [s for s in _request(f'{base}/api/sessions', token) if s['path'] == path]
             kernels = _request(f'{base}/api/kernels', token)
-        except OSError as e: sessions, kernels = [], [f'{type(e).__name__}: {e}']
-        ready = (len(sessions) == 1 and len(kernels) == 1 and sessions[0]['kernel']['id'] == kernels[0]['id']
-                 and kernels[0]['execution_state'] == 'idle' and kernels[0].get('connections', 0) >= 1)
+        except OSError as e:
+            sessions, kernels = [], [f'{type(e).__name__}: {e}']
+        ready = (
+            len(sessions) == 1
+            and len(kernels) == 1
+            and sessions[0]['kernel']['id'] == kernels[0]['id']
+            and kernels[0]['execution_state'] == 'idle'
+            and kernels[0].get('connections', 0) >= 1
+        )
         now, kernel = time.monotonic(), kernels[0]['id'] if ready else None
-        if not ready or settled is None or settled[0] != kernel: settled = (kernel, now)
-        if ready and now - settled[1] >= 1: return kernel
-        if now > deadline: pytest.fail(f'the kernel did not settle within {timeout} s: sessions {sessions}, kernels {kernels}')
+        if not ready or settled is None or settled[0] != kernel:
+            settled = (kernel, now)
+        if ready and now - settled[1] >= 1:
+            return kernel
+        if now > deadline:
+            pytest.fail(
+                f'the kernel did not settle within {timeout} s: sessions {sessions}, kernels {kernels}'
+            )
         time.sleep(0.25)
 
 
@@ -77,81 +103,133 @@ def _die_with_parent():
     "Run in the server's process before exec: on Linux, have it SIGTERMed if pytest dies (even by SIGKILL)."
     if sys.platform.startswith('linux'):
         import ctypes
-        ctypes.CDLL(None).prctl(1, int(signal.SIGTERM))        # 1 = PR_SET_PDEATHSIG
+
+        ctypes.CDLL(None).prctl(1, int(signal.SIGTERM))  # 1 = PR_SET_PDEATHSIG
 
 
 def _descendants(pid: int) -> list:
     "The processes below `pid` (psutil comes with ipykernel)."
     import psutil
-    try: return psutil.Process(pid).children(recursive=True)
-    except psutil.Error: return []
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def _stop_server(proc: subprocess.Popen, base: str, token: str):
     "Shut the server down through its API, then signal its process group, then kill whatever of it is left."
     import psutil
-    children = _descendants(proc.pid)                 # kernels run in their own sessions: remember them now
+
+    # kernels run in their own sessions: remember them now
+    children = _descendants(proc.pid)
     if proc.poll() is None:
-        try: _request(f'{base}/api/shutdown', token, method='POST')
-        except Exception: pass
-        try: proc.wait(15)
+        try:
+            _request(f'{base}/api/shutdown', token, method='POST')
+        except Exception:
+            pass
+        try:
+            proc.wait(15)
         except subprocess.TimeoutExpired:
             for sig in (signal.SIGTERM, signal.SIGKILL):
-                try: os.killpg(proc.pid, sig)
-                except ProcessLookupError: break
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    break
                 try:
                     proc.wait(5)
                     break
-                except subprocess.TimeoutExpired: pass
+                except subprocess.TimeoutExpired:
+                    pass
     for child in children:
-        try: child.kill()
-        except psutil.Error: pass
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
 
 
 def _require_chromium():
     "Fail (not skip: CI must run this test) when there is no Chromium to drive."
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f'Chromium not found at {CHROMIUM}: install it (apt-get install chromium, as scripts/test.sh does) '
-                    'or point RNN_PIPELINE_CHROMIUM at a Chromium executable.', pytrace=False)
+        pytest.fail(
+            f'Chromium not found at {CHROMIUM}: install it (apt-get install chromium, as scripts/test.sh does) '
+            'or point RNN_PIPELINE_CHROMIUM at a Chromium executable.',
+            pytrace=False,
+        )
 
 
 @pytest.fixture
 def lab(tmp_path):
     "A JupyterLab server for a temp copy of the notebook's folder: (base url, token, server process)."
-    _require_chromium()                               # before starting anything
-    root = tmp_path/'root'
+    _require_chromium()  # before starting anything
+    root = tmp_path / 'root'
     shutil.copytree(NOTEBOOK.parent, root, ignore=shutil.ignore_patterns('.ipynb_checkpoints'))
-    dirs = {k: tmp_path/'jupyter'/k.lower() for k in ('JUPYTER_CONFIG_DIR', 'JUPYTER_DATA_DIR', 'JUPYTER_RUNTIME_DIR',
-                                                      'JUPYTERLAB_SETTINGS_DIR', 'JUPYTERLAB_WORKSPACES_DIR', 'IPYTHONDIR')}
-    for d in dirs.values(): d.mkdir(parents=True)
+    dirs = {
+        k: tmp_path / 'jupyter' / k.lower()
+        for k in (
+            'JUPYTER_CONFIG_DIR',
+            'JUPYTER_DATA_DIR',
+            'JUPYTER_RUNTIME_DIR',
+            'JUPYTERLAB_SETTINGS_DIR',
+            'JUPYTERLAB_WORKSPACES_DIR',
+            'IPYTHONDIR',
+        )
+    }
+    for d in dirs.values():
+        d.mkdir(parents=True)
     for name, settings in LAB_SETTINGS.items():
-        path = dirs['JUPYTERLAB_SETTINGS_DIR']/name
+        path = dirs['JUPYTERLAB_SETTINGS_DIR'] / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(settings))
-    env = dict(os.environ, **{k: str(v) for k, v in dirs.items()}, MPLBACKEND='Agg', PYTHONUNBUFFERED='1')
+    env = dict(
+        os.environ, **{k: str(v) for k, v in dirs.items()}, MPLBACKEND='Agg', PYTHONUNBUFFERED='1'
+    )
     port, token = _free_port(), secrets.token_hex(24)
     base = f'http://127.0.0.1:{port}'
     # sys.executable is the venv's Python: the server runs from the venv and starts the venv's ipykernel as `python3`.
-    cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ServerApp.ip=127.0.0.1', f'--ServerApp.port={port}',
-           '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={root}',
-           '--ServerApp.allow_root=True', '--LabApp.extension_manager=readonly',    # CI containers run as root
-           '--LabApp.news_url=None', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate']
+    cmd = [
+        sys.executable,
+        '-m',
+        'jupyterlab',
+        '--no-browser',
+        '--ServerApp.ip=127.0.0.1',
+        f'--ServerApp.port={port}',
+        '--ServerApp.port_retries=0',
+        f'--IdentityProvider.token={token}',
+        f'--ServerApp.root_dir={root}',
+        '--ServerApp.allow_root=True',
+        '--LabApp.extension_manager=readonly',  # CI containers run as root
+        '--LabApp.news_url=None',
+        '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
+    ]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log_path = ARTIFACTS/'jupyterlab.log'
+    log_path = ARTIFACTS / 'jupyterlab.log'
     with open(log_path, 'w') as log:
-        proc = subprocess.Popen(cmd, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, preexec_fn=_die_with_parent)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         try:
             deadline = time.monotonic() + SERVER_TIMEOUT
             while True:
                 if proc.poll() is not None:
-                    pytest.fail(f'JupyterLab exited with code {proc.returncode}:\n{log_path.read_text()[-3000:]}')
+                    pytest.fail(
+                        f'JupyterLab exited with code {proc.returncode}:\n{log_path.read_text()[-3000:]}'
+                    )
                 try:
                     _request(f'{base}/api/status', token, timeout=2)
                     break
                 except Exception:
                     if time.monotonic() > deadline:
-                        pytest.fail(f'JupyterLab did not answer within {SERVER_TIMEOUT} s:\n{log_path.read_text()[-3000:]}')
+                        pytest.fail(
+                            f'JupyterLab did not answer within {SERVER_TIMEOUT} s:\n{log_path.read_text()[-3000:]}'
+                        )
                     time.sleep(0.5)
             yield base, token, proc
         finally:
@@ -164,9 +242,12 @@ def page():
     "A page of headless Chromium (Debian's, not Playwright's download), closed whatever happens."
     _require_chromium()
     from playwright.sync_api import sync_playwright
+
     pw = sync_playwright().start()
     try:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000)
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000
+        )
         try:
             context = browser.new_context(viewport={'width': 1400, 'height': 1000})
             yield context.new_page()
@@ -194,71 +275,125 @@ SHOWN_PNG = """async img => {
 
 def _errors(page) -> list:
     "The texts of the outputs that show an error: stderr with a traceback, or any output matching `ERROR_PATTERN`."
-    stderr = page.locator('.jp-Notebook .jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
+    stderr = page.locator(
+        '.jp-Notebook .jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'
+    ).all_inner_texts()
     outputs = page.locator('.jp-Notebook .jp-OutputArea-output').all_inner_texts()
-    return list(dict.fromkeys([t for t in stderr if 'Traceback' in t] + [t for t in outputs if re.search(ERROR_PATTERN, t)]))
+    return list(
+        dict.fromkeys(
+            [t for t in stderr if 'Traceback' in t]
+            + [t for t in outputs if re.search(ERROR_PATTERN, t)]
+        )
+    )
 
 
 def _shown_image(img):
     "The picture that the <img> located by `img` shows, decoded (RGB)."
     from PIL import Image
+
     return Image.open(io.BytesIO(base64.b64decode(img.evaluate(SHOWN_PNG)))).convert('RGB')
 
 
 def _pixels_changed(a, b) -> int:
     "How many pixels differ between two pictures (all of them if their sizes differ)."
     import numpy as np
-    if a.size != b.size: return max(a.width * a.height, b.width * b.height)
+
+    if a.size != b.size:
+        return max(a.width * a.height, b.width * b.height)
     return int(np.any(np.asarray(a) != np.asarray(b), axis=-1).sum())
 
 
 def test_fixed_point_explorer_in_jupyterlab(lab, page):
     from playwright.sync_api import expect
+
     base, token, server = lab
     start = time.perf_counter()
     timings, console = {}, []
-    page.on('console', lambda m: console.append(f'{m.type}: {m.text}') if m.type in ('error', 'warning') else None)
+    page.on(
+        'console',
+        lambda m: console.append(f'{m.type}: {m.text}') if m.type in ('error', 'warning') else None,
+    )
     page.on('pageerror', lambda e: console.append(f'pageerror: {e}'))
-    shots = {k: ARTIFACTS/f'{k}.png' for k in ('1-before', '2-after', 'explorer-figure-before', 'explorer-figure-after',
-                                                'trial-explorer', 'failure')}
-    for p in shots.values(): p.unlink(missing_ok=True)
+    shots = {
+        k: ARTIFACTS / f'{k}.png'
+        for k in (
+            '1-before',
+            '2-after',
+            'explorer-figure-before',
+            'explorer-figure-after',
+            'trial-explorer',
+            'failure',
+        )
+    }
+    for p in shots.values():
+        p.unlink(missing_ok=True)
     n_code = sum(c['cell_type'] == 'code' for c in json.loads(NOTEBOOK.read_text())['cells'])
     try:
         page.goto(f'{base}/lab/tree/{NOTEBOOK.name}?token={token}', timeout=PAGE_TIMEOUT * 1000)
-        expect(page.locator('.jp-Notebook .jp-CodeCell')).to_have_count(n_code, timeout=PAGE_TIMEOUT * 1000)
+        expect(page.locator('.jp-Notebook .jp-CodeCell')).to_have_count(
+            n_code, timeout=PAGE_TIMEOUT * 1000
+        )
         _wait_for_kernel(base, token, NOTEBOOK.name, PAGE_TIMEOUT)
-        expect(page.locator('.jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator')).to_have_attribute(
-            'data-status', 'idle', timeout=PAGE_TIMEOUT * 1000)
+        expect(
+            page.locator('.jp-NotebookPanel-toolbar .jp-Notebook-ExecutionIndicator')
+        ).to_have_attribute('data-status', 'idle', timeout=PAGE_TIMEOUT * 1000)
         timings['notebook open, kernel idle'] = time.perf_counter() - start
-        extensions = [e['name'] for e in json.loads(page.locator('#jupyter-config-data').text_content())['federated_extensions']]
-        assert '@jupyter-widgets/jupyterlab-manager' in extensions, \
+        extensions = [
+            e['name']
+            for e in json.loads(page.locator('#jupyter-config-data').text_content())[
+                'federated_extensions'
+            ]
+        ]
+        assert '@jupyter-widgets/jupyterlab-manager' in extensions, (
             f'the ipywidgets JupyterLab extension (jupyterlab_widgets) is not active: {extensions}'
+        )
 
         # Run > Run All Cells, by the menus' labels.
         page.locator('.lm-MenuBar-itemLabel', has_text=re.compile(r'^Run$')).click()
         page.locator('.lm-Menu-itemLabel', has_text=re.compile(r'^Run All Cells$')).click()
-        state = page.wait_for_function(ALL_RAN_OR_ERROR, arg=[n_code, ERROR_PATTERN], timeout=RUN_TIMEOUT * 1000,
-                                       polling=250).json_value()
-        assert state == 'ran' and not _errors(page), 'a cell failed:\n' + '\n---\n'.join(_errors(page))
+        state = page.wait_for_function(
+            ALL_RAN_OR_ERROR, arg=[n_code, ERROR_PATTERN], timeout=RUN_TIMEOUT * 1000, polling=250
+        ).json_value()
+        assert state == 'ran' and not _errors(page), 'a cell failed:\n' + '\n---\n'.join(
+            _errors(page)
+        )
         timings['all cells ran'] = time.perf_counter() - start
 
         # The kernel is the venv's Python: the server (started with sys.executable) runs `python -m ipykernel_launcher`.
-        kernels = [p for p in _descendants(server.pid) if 'ipykernel_launcher' in ' '.join(p.cmdline())]
-        assert kernels and all(Path(k.cmdline()[0]) == Path(sys.executable) for k in kernels), \
+        kernels = [
+            p for p in _descendants(server.pid) if 'ipykernel_launcher' in ' '.join(p.cmdline())
+        ]
+        assert kernels and all(Path(k.cmdline()[0]) == Path(sys.executable) for k in kernels), (
             f'kernel not run by {sys.executable}: {[k.cmdline() for k in kernels]}'
+        )
 
         # The fixed-point explorer: the HBox that holds the slider and the figure.
         label = page.locator('.widget-label', has_text=re.compile(f'^{re.escape(SLIDER)}$'))
-        explorer = page.locator('.widget-hbox').filter(has=label).filter(has=page.locator('img.widget-image')).first
+        explorer = (
+            page.locator('.widget-hbox')
+            .filter(has=label)
+            .filter(has=page.locator('img.widget-image'))
+            .first
+        )
         slider = explorer.locator('.widget-slider').filter(has=label)
-        figure, status = explorer.locator('img.widget-image'), explorer.locator('.widget-html-content')
+        figure, status = (
+            explorer.locator('img.widget-image'),
+            explorer.locator('.widget-html-content'),
+        )
         expect(slider).to_be_visible(timeout=UPDATE_TIMEOUT * 1000)
         expect(status).to_contain_text('stable', timeout=UPDATE_TIMEOUT * 1000)
         figure.scroll_into_view_if_needed()
-        page.wait_for_function('img => img.complete && img.naturalWidth > 0', arg=figure.element_handle(),
-                               timeout=UPDATE_TIMEOUT * 1000)
+        page.wait_for_function(
+            'img => img.complete && img.naturalWidth > 0',
+            arg=figure.element_handle(),
+            timeout=UPDATE_TIMEOUT * 1000,
+        )
         # The trial explorer rendered too.
-        trials = page.locator('.widget-hbox').filter(has=page.locator('.widget-label', has_text='trial seed')).first
+        trials = (
+            page.locator('.widget-hbox')
+            .filter(has=page.locator('.widget-label', has_text='trial seed'))
+            .first
+        )
         expect(trials.locator('img.widget-image')).to_be_visible(timeout=UPDATE_TIMEOUT * 1000)
         trials.screenshot(path=shots['trial-explorer'])
         figure.scroll_into_view_if_needed()
@@ -270,18 +405,21 @@ def test_fixed_point_explorer_in_jupyterlab(lab, page):
 
         # Move the slider: focus its handle and press ArrowRight; every step sends the value to the kernel.
         slider.locator('.noUi-handle').focus()
-        for _ in range(PRESSES): page.keyboard.press('ArrowRight')
+        for _ in range(PRESSES):
+            page.keyboard.press('ArrowRight')
         readout = slider.locator('.widget-readout')
         expect(readout).not_to_have_text(f'{value_before:.2f}', timeout=UPDATE_TIMEOUT * 1000)
         value_after = float(readout.inner_text())
         assert value_after > value_before, f'{SLIDER} went from {value_before} to {value_after}'
         # The explorer's status names the input its figure shows, then the update's time: wait for the last value.
-        expect(status).to_contain_text(re.compile(rf'^input \[{value_after:.2f}, .*\(\d+ ms\)$'),
-                                       timeout=UPDATE_TIMEOUT * 1000)
+        expect(status).to_contain_text(
+            re.compile(rf'^input \[{value_after:.2f}, .*\(\d+ ms\)$'), timeout=UPDATE_TIMEOUT * 1000
+        )
         moved_at = time.perf_counter()
-        while True:                                   # the image may come a moment after the status
+        while True:  # the image may come a moment after the status
             changed = _pixels_changed(image_before, _shown_image(figure))
-            if changed or time.perf_counter() - moved_at > 10: break
+            if changed or time.perf_counter() - moved_at > 10:
+                break
             time.sleep(0.25)
         timings['slider moved, figure redrawn'] = time.perf_counter() - start
         status_after = status.inner_text()
@@ -296,13 +434,27 @@ def test_fixed_point_explorer_in_jupyterlab(lab, page):
         errors = _errors(page)
         assert not errors, 'a cell shows an error:\n' + '\n---\n'.join(errors)
     except BaseException:
-        try: page.screenshot(path=shots['failure'], full_page=True)
-        except Exception: pass
-        print(f'\nfailure screenshot: {shots["failure"]}\nbrowser console:\n' + '\n'.join(console[-30:]))
+        try:
+            page.screenshot(path=shots['failure'], full_page=True)
+        except Exception:
+            pass
+        print(
+            f'\nfailure screenshot: {shots["failure"]}\nbrowser console:\n'
+            + '\n'.join(console[-30:])
+        )
         raise
-    print(f'\n{SLIDER}: {value_before:.2f} -> {value_after:.2f} ({PRESSES} x ArrowRight), {changed} of the '
-          f'{image_before.width}x{image_before.height} pixels of the figure changed')
+    print(
+        f'\n{SLIDER}: {value_before:.2f} -> {value_after:.2f} ({PRESSES} x ArrowRight), {changed} of the '
+        f'{image_before.width}x{image_before.height} pixels of the figure changed'
+    )
     print(f'explorer status before: {status_before}\nexplorer status after:  {status_after}')
-    print('times since the page was opened: ' + ', '.join(f'{k} {v:.1f} s' for k, v in timings.items()))
+    print(
+        'times since the page was opened: '
+        + ', '.join(f'{k} {v:.1f} s' for k, v in timings.items())
+    )
     print('screenshots:\n' + '\n'.join(f'  {p}' for k, p in shots.items() if k != 'failure'))
-    if console: print(f'browser console ({len(console)} errors/warnings), last ones:\n' + '\n'.join(console[-10:]))
+    if console:
+        print(
+            f'browser console ({len(console)} errors/warnings), last ones:\n'
+            + '\n'.join(console[-10:])
+        )

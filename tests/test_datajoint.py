@@ -4,6 +4,7 @@
 DJ_BACKEND and DJ_USE_TLS; without a configured server these tests are skipped. Workers are separate processes, as
 on a cluster: each activates the same schema and runs `populate(reserve_jobs=True)`.
 """
+
 import json
 import os
 import signal
@@ -16,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-dj = pytest.importorskip('datajoint', reason="the datajoint extra is not installed: pip install -e '.[dev]'")
+dj = pytest.importorskip(
+    'datajoint', reason="the datajoint extra is not installed: pip install -e '.[dev]'"
+)
 from rnn_pipeline import datajoint as rdj
 from rnn_pipeline.config import ConfigError, load_config
 from rnn_pipeline.examples import load_example
@@ -26,9 +29,13 @@ from rnn_pipeline.saver import read_data, save_run
 pytestmark = pytest.mark.skipif(not rdj.server_configured(), reason=rdj.NO_SERVER)
 
 TINY = dict(max_iter=3, batch_size=8, eval_every=2, activation='tanh', constrained=False)
-FLIPFLOP = dict(task='NBitFlipFlop', n_steps=60, n_inputs=1, n_outputs=1, task_params=dict(mu=3, n_flip_steps=5))
-SWEEPS = [dict(base={**FLIPFLOP, **TINY}, grid=dict(N=[8, 16]), seeds=2),
-          dict(base=dict(task='DMTS', **TINY), grid=dict(N=[8, 16]), seeds=2)]   # 2 tasks x 2 paramsets x 2 seeds
+FLIPFLOP = dict(
+    task='NBitFlipFlop', n_steps=60, n_inputs=1, n_outputs=1, task_params=dict(mu=3, n_flip_steps=5)
+)
+SWEEPS = [
+    dict(base={**FLIPFLOP, **TINY}, grid=dict(N=[8, 16]), seeds=2),
+    dict(base=dict(task='DMTS', **TINY), grid=dict(N=[8, 16]), seeds=2),
+]  # 2 tasks x 2 paramsets x 2 seeds
 
 WORKER = """
 import json, sys
@@ -40,8 +47,13 @@ print(json.dumps({t: r['success_count'] for t, r in result.items()}))
 
 
 def start_worker(schema_name, root, **env):
-    return subprocess.Popen([sys.executable, '-c', WORKER, schema_name, str(root)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, 'MPLBACKEND': 'Agg', **env})
+    return subprocess.Popen(
+        [sys.executable, '-c', WORKER, schema_name, str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, 'MPLBACKEND': 'Agg', **env},
+    )
 
 
 def finish(worker) -> dict:
@@ -63,8 +75,10 @@ def values(table, keys, attribute) -> list:
 
 def workers_of(keys) -> dict:
     "The worker that made each key's network."
-    return {json.dumps({k: r[k] for k in rdj.TrainedNetwork.primary_key}, sort_keys=True): r['worker']
-            for r in (rdj.TrainedNetwork & keys).proj('worker').to_dicts()}
+    return {
+        json.dumps({k: r[k] for k in rdj.TrainedNetwork.primary_key}, sort_keys=True): r['worker']
+        for r in (rdj.TrainedNetwork & keys).proj('worker').to_dicts()
+    }
 
 
 def rows(table, keys) -> int:
@@ -77,8 +91,10 @@ def db(tmp_path_factory):
     name, root = f'rnn_pipeline_test_{os.getpid()}', tmp_path_factory.mktemp('run_root')
     rdj.activate(name, run_root=root)
     dj.config['safemode'] = False
-    try: yield name, root
-    finally: rdj.schema.drop(prompt=False)
+    try:
+        yield name, root
+    finally:
+        rdj.schema.drop(prompt=False)
 
 
 @pytest.fixture(scope='module')
@@ -87,7 +103,9 @@ def sweep(db, say):
     name, root = db
     keys = [k for s in SWEEPS for k in rdj.insert_sweep(s)]
     results, seconds = run_workers(name, root, 2)
-    say(f"DataJoint: populate of the small sweep ({len(keys)} networks) with 2 workers: {seconds:.1f} s")
+    say(
+        f"DataJoint: populate of the small sweep ({len(keys)} networks) with 2 workers: {seconds:.1f} s"
+    )
     return keys, results
 
 
@@ -95,7 +113,8 @@ def test_two_workers_do_every_job_exactly_once(db, sweep):
     name, root = db
     keys, results = sweep
     assert len(keys) == len({tuple(sorted(k.items())) for k in keys}) == 8
-    assert sum(r['TrainedNetwork'] for r in results) == 8          # 8 make() calls in all, none twice
+    # 8 make() calls in all, none twice
+    assert sum(r['TrainedNetwork'] for r in results) == 8
     for table in (rdj.TrainedNetwork, rdj.Performance, rdj.FixedPointAnalysis):
         assert rows(table, keys) == 8
     # each make() writes one new run folder: 8 folders, one per key
@@ -111,30 +130,47 @@ def test_one_worker_timing(db, sweep, say):
     name, root = db
     keys = [k for s in SWEEPS for k in rdj.insert_sweep({**s, 'seeds': [2, 3]})]
     results, seconds = run_workers(name, root, 1)
-    say(f"DataJoint: populate of the small sweep ({len(keys)} networks) with 1 worker: {seconds:.1f} s")
+    say(
+        f"DataJoint: populate of the small sweep ({len(keys)} networks) with 1 worker: {seconds:.1f} s"
+    )
     assert results[0]['TrainedNetwork'] == 8 and rows(rdj.Performance, keys) == 8
 
 
 def test_worker_killed_during_make(db, sweep):
     name, root = db
     before = workers_of(sweep[0])
-    key = rdj.insert_training({**FLIPFLOP, **TINY, 'N': 16, 'max_iter': 2000, 'eval_every': 100, 'seed': 5})
+    key = rdj.insert_training(
+        {**FLIPFLOP, **TINY, 'N': 16, 'max_iter': 2000, 'eval_every': 100, 'seed': 5}
+    )
     worker = start_worker(name, root)
     deadline = time.time() + 300
-    while not (rdj.TrainedNetwork.jobs.reserved & key) and time.time() < deadline and worker.poll() is None:
+    while (
+        not (rdj.TrainedNetwork.jobs.reserved & key)
+        and time.time() < deadline
+        and worker.poll() is None
+    ):
         time.sleep(0.05)
     time.sleep(0.5)
     os.kill(worker.pid, signal.SIGKILL)
     worker.wait()
     # killed inside make(): the job is still reserved, and no row of it exists anywhere
     assert len(rdj.TrainedNetwork.jobs.reserved & key) == 1
-    for table in (rdj.TrainedNetwork, rdj.Performance, rdj.FixedPointAnalysis, rdj.FixedPointAnalysis.Input,
-                  rdj.FixedPointAnalysis.Point):
+    for table in (
+        rdj.TrainedNetwork,
+        rdj.Performance,
+        rdj.FixedPointAnalysis,
+        rdj.FixedPointAnalysis.Input,
+        rdj.FixedPointAnalysis.Point,
+    ):
         assert len(table & key) == 0, table.__name__
     # a rerun leaves the stale reservation alone; cleared, the job is done and nothing else is redone
-    assert finish(start_worker(name, root))['TrainedNetwork'] == 0 and not (rdj.TrainedNetwork & key)
+    assert finish(start_worker(name, root))['TrainedNetwork'] == 0 and not (
+        rdj.TrainedNetwork & key
+    )
     assert rdj.clear_stale_reservations() == 1
-    assert finish(start_worker(name, root)) == dict(TrainedNetwork=1, Performance=1, FixedPointAnalysis=1)
+    assert finish(start_worker(name, root)) == dict(
+        TrainedNetwork=1, Performance=1, FixedPointAnalysis=1
+    )
     assert len(rdj.TrainedNetwork & key) == 1 and rdj.progress().remaining.sum() == 0
     assert workers_of(sweep[0]) == before
 
@@ -149,7 +185,11 @@ def test_make_that_raises_leaves_its_error(db, sweep):
     bad = {**good, **bad_set}
     rdj.TrainingTask.insert1(bad)
     result = finish(start_worker(name, root))
-    assert result['TrainedNetwork'] == 1 and len(rdj.Performance & good) == 1 and not (rdj.TrainedNetwork & bad)
+    assert (
+        result['TrainedNetwork'] == 1
+        and len(rdj.Performance & good) == 1
+        and not (rdj.TrainedNetwork & bad)
+    )
     error = (rdj.TrainedNetwork.jobs.errors & bad).fetch1('error_message')
     assert 'N=0 is invalid: an integer > 0 is required' in error
     assert 'N=0 is invalid' in rdj.errors().error_message.iloc[0]
@@ -162,22 +202,39 @@ def test_network_from_database_is_the_run_folder(db, sweep):
         saved, fetched = load_run(folder, device='cpu'), rdj.fetch_run(key, device='cpu')
         assert fetched.config == saved.config and fetched.training == saved.training
         assert fetched.analysis == saved.analysis
-        for k, v in saved.params.items(): np.testing.assert_array_equal(fetched.params[k], v)
+        for k, v in saved.params.items():
+            np.testing.assert_array_equal(fetched.params[k], v)
         inputs = saved.task.get_batch()[0]
-        for a, b in zip(saved.rnn_numpy.run(inputs), fetched.rnn_numpy.run(inputs)): np.testing.assert_array_equal(a, b)
+        for a, b in zip(saved.rnn_numpy.run(inputs), fetched.rnn_numpy.run(inputs)):
+            np.testing.assert_array_equal(a, b)
         torch_a = saved.rnn_torch(inputs, w_noise=False)[1].detach().numpy()
-        np.testing.assert_array_equal(torch_a, fetched.rnn_torch(inputs, w_noise=False)[1].detach().numpy())
-        fp_a, fp_b = read_data(folder / 'fixed_points.npz'), read_data(fetched.folder / 'fixed_points.npz')
+        np.testing.assert_array_equal(
+            torch_a, fetched.rnn_torch(inputs, w_noise=False)[1].detach().numpy()
+        )
+        fp_a, fp_b = (
+            read_data(folder / 'fixed_points.npz'),
+            read_data(fetched.folder / 'fixed_points.npz'),
+        )
         assert sorted(fp_a) == sorted(fp_b)
-        for k in fp_a: np.testing.assert_array_equal(fp_a[k], fp_b[k])
-        for png in folder.glob('*.png'): assert (fetched.folder / png.name).read_bytes() == png.read_bytes()
+        for k in fp_a:
+            np.testing.assert_array_equal(fp_a[k], fp_b[k])
+        for png in folder.glob('*.png'):
+            assert (fetched.folder / png.name).read_bytes() == png.read_bytes()
 
 
 def test_scientists_queries(db, sweep, tmp_path):
     keys = sweep[0]
     # behavioural score against N over seeds, as a DataFrame
-    table = (rdj.Performance.proj('score') * rdj.TrainingParamSet.proj('n_units') * rdj.TaskParamSet.proj('task')
-             & keys).to_pandas().reset_index()
+    table = (
+        (
+            rdj.Performance.proj('score')
+            * rdj.TrainingParamSet.proj('n_units')
+            * rdj.TaskParamSet.proj('task')
+            & keys
+        )
+        .to_pandas()
+        .reset_index()
+    )
     scores = table.pivot_table(index=['task', 'n_units'], columns='seed', values='score')
     assert scores.shape == (4, 2) and not scores.isna().any().any()
     # the shipped 3-bit flip-flop network, imported from a run folder, is the one with at least 8 stable points
@@ -191,40 +248,64 @@ def test_scientists_queries(db, sweep, tmp_path):
     assert len(rdj.FixedPointAnalysis.Point & imported & "point_type = 'stable'") >= 8
     # deleting a paramset deletes what was made from it, and nothing else
     victim = {'training_paramset': keys[0]['training_paramset']}
-    made = [rows(t, keys) for t in (rdj.TrainingTask, rdj.TrainedNetwork, rdj.Performance, rdj.FixedPointAnalysis)]
+    made = [
+        rows(t, keys)
+        for t in (rdj.TrainingTask, rdj.TrainedNetwork, rdj.Performance, rdj.FixedPointAnalysis)
+    ]
     n = len(rdj.TrainingTask & victim & keys)
-    assert n == 4       # both sweeps' N=8 trainings are one paramset: 2 tasks x 2 seeds
+    assert n == 4  # both sweeps' N=8 trainings are one paramset: 2 tasks x 2 seeds
     (rdj.TrainingParamSet & victim).delete()
-    for table in (rdj.TrainingTask, rdj.TrainedNetwork, rdj.Performance, rdj.FixedPointAnalysis,
-                  rdj.FixedPointAnalysis.Point):
+    for table in (
+        rdj.TrainingTask,
+        rdj.TrainedNetwork,
+        rdj.Performance,
+        rdj.FixedPointAnalysis,
+        rdj.FixedPointAnalysis.Point,
+    ):
         assert len(table & victim) == 0, table.__name__
-    assert [rows(t, keys) for t in (rdj.TrainingTask, rdj.TrainedNetwork, rdj.Performance,
-                                    rdj.FixedPointAnalysis)] == [m - n for m in made]
+    assert [
+        rows(t, keys)
+        for t in (rdj.TrainingTask, rdj.TrainedNetwork, rdj.Performance, rdj.FixedPointAnalysis)
+    ] == [m - n for m in made]
     assert len(rdj.TrainedNetwork & imported) == 1
 
 
 def test_bad_paramset_is_the_python_api_error(db):
-    with pytest.raises(ConfigError) as ours: rdj.insert_training_paramset(N=0)
-    with pytest.raises(ConfigError) as api: load_config(dict(task='DMTS'), N=0)
+    with pytest.raises(ConfigError) as ours:
+        rdj.insert_training_paramset(N=0)
+    with pytest.raises(ConfigError) as api:
+        load_config(dict(task='DMTS'), N=0)
     assert str(ours.value) == str(api.value) and isinstance(ours.value, ValueError)
-    with pytest.raises(ValueError, match="activation='step' is invalid"): rdj.insert_training_paramset(activation='step')
-    with pytest.raises(ValueError, match=r"settings=\['nsteps'\] is invalid"): rdj.insert_task_paramset('DMTS', nsteps=5)
+    with pytest.raises(ValueError, match="activation='step' is invalid"):
+        rdj.insert_training_paramset(activation='step')
+    with pytest.raises(ValueError, match=r"settings=\['nsteps'\] is invalid"):
+        rdj.insert_task_paramset('DMTS', nsteps=5)
 
 
 def run_python(code, **env):
-    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **env})
+    return subprocess.run(
+        [sys.executable, '-c', code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
 
 
 def test_no_server_reachable():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]       # free, and nothing listens there once closed
-    done = run_python("from rnn_pipeline import datajoint as rdj; rdj.activate('rnn_pipeline_nowhere')",
-                      DJ_HOST='127.0.0.1', DJ_PORT=str(port))
+        port = s.getsockname()[1]  # free, and nothing listens there once closed
+    done = run_python(
+        "from rnn_pipeline import datajoint as rdj; rdj.activate('rnn_pipeline_nowhere')",
+        DJ_HOST='127.0.0.1',
+        DJ_PORT=str(port),
+    )
     assert done.returncode != 0
     message = done.stderr.strip().splitlines()[-1]
-    assert message.startswith('ConnectionError: cannot connect to the DataJoint server (postgresql) at 127.0.0.1:')
+    assert message.startswith(
+        'ConnectionError: cannot connect to the DataJoint server (postgresql) at 127.0.0.1:'
+    )
     assert f'127.0.0.1:{port}' in message and 'scripts/test.sh' in message and 'DJ_HOST' in message
     assert os.environ['DJ_PASS'] not in done.stderr + done.stdout
 
@@ -233,9 +314,11 @@ def test_schema_of_an_incompatible_version(db):
     name = f'rnn_pipeline_test_old_{os.getpid()}'
     old = dj.Schema(name)
     try:
+
         @old
         class SchemaVersion(dj.Lookup):
             definition = rdj.SchemaVersion.definition
+
         SchemaVersion.insert1(dict(schema_version=0, rnn_pipeline='0.0.1'))
         done = run_python(f"from rnn_pipeline import datajoint as rdj; rdj.activate({name!r})")
         assert done.returncode != 0
@@ -243,27 +326,41 @@ def test_schema_of_an_incompatible_version(db):
         assert message.startswith('rnn_pipeline.datajoint.IncompatibleSchemaError: ')
         assert f"schema {name!r} was made with version [0] of the table definitions" in message
         assert f'this rnn_pipeline uses version {rdj.SCHEMA_VERSION}' in message
-        assert old.list_tables() == [SchemaVersion.table_name]          # nothing was declared in it
-    finally: old.drop(prompt=False)
+        assert old.list_tables() == [SchemaVersion.table_name]  # nothing was declared in it
+    finally:
+        old.drop(prompt=False)
 
 
 def test_the_dj_command_line(tmp_path):
     "`rnn-pipeline dj`: activate a schema, insert a sweep, populate with reserved jobs, show the progress."
     schema = f'rnn_pipeline_cli_{os.getpid()}'
-    (tmp_path/'sweep.json').write_text(json.dumps(dict(base={**FLIPFLOP, **TINY}, grid=dict(N=[8]), seeds=2)))
-    script, env = Path(sys.executable).parent/'rnn-pipeline', {**os.environ, 'MPLBACKEND': 'Agg'}
+    (tmp_path / 'sweep.json').write_text(
+        json.dumps(dict(base={**FLIPFLOP, **TINY}, grid=dict(N=[8]), seeds=2))
+    )
+    script, env = Path(sys.executable).parent / 'rnn-pipeline', {**os.environ, 'MPLBACKEND': 'Agg'}
+
     def dj_command(*args):
-        result = subprocess.run([str(script), 'dj', *map(str, args), '--schema', schema], capture_output=True, text=True,
-                                timeout=600, env=env, cwd=tmp_path)
+        result = subprocess.run(
+            [str(script), 'dj', *map(str, args), '--schema', schema],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+            cwd=tmp_path,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         return result.stdout
+
     try:
         assert 'training_task' in dj_command('activate')
         assert '2 trainings' in dj_command('insert-sweep', 'sweep.json')
         assert 'TrainedNetwork: 2 made, 0 failed' in dj_command('populate', '--reserve-jobs')
         assert 'TrainedNetwork' in dj_command('progress')
-        assert 'TrainedNetwork: 0 made, 0 failed' in dj_command('populate', '--reserve-jobs')    # nothing left to do
+        # nothing left to do
+        assert 'TrainedNetwork: 0 made, 0 failed' in dj_command('populate', '--reserve-jobs')
     finally:
-        drop = f"import datajoint as dj\nfrom rnn_pipeline import datajoint as rdj\nrdj.activate({schema!r})\n" \
-               "dj.config['safemode'] = False\nrdj.schema.drop(prompt=False)"
+        drop = (
+            f"import datajoint as dj\nfrom rnn_pipeline import datajoint as rdj\nrdj.activate({schema!r})\n"
+            "dj.config['safemode'] = False\nrdj.schema.drop(prompt=False)"
+        )
         subprocess.run([sys.executable, '-c', drop], capture_output=True, env=env, timeout=120)

@@ -1,4 +1,5 @@
 "The README's Quick start: exactly two commands, the same in nbs/index.ipynb, each running a script that exists."
+
 import json
 import os
 import re
@@ -23,19 +24,19 @@ def notebook_markdown(path: Path) -> str:
 
 
 def test_readme_quick_start():
-    assert quick_start_commands((ROOT/'README.md').read_text()) == COMMANDS
+    assert quick_start_commands((ROOT / 'README.md').read_text()) == COMMANDS
 
 
 def test_index_quick_start():
-    assert quick_start_commands(notebook_markdown(ROOT/'nbs/index.ipynb')) == COMMANDS
+    assert quick_start_commands(notebook_markdown(ROOT / 'nbs/index.ipynb')) == COMMANDS
 
 
 def test_scripts_exist():
     for command in COMMANDS:
-        assert (ROOT/command.split()[1]).is_file(), command
+        assert (ROOT / command.split()[1]).is_file(), command
 
 
 def test_ci_runs_the_test_command():
-    ci = ROOT/'.ci/run'
+    ci = ROOT / '.ci/run'
     assert os.access(ci, os.X_OK)
     assert 'bash scripts/test.sh' in ci.read_text()

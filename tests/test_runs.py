@@ -1,4 +1,5 @@
 "A task defined in this test goes through every front-end as a built-in task does: train, analyze, a sweep, the command line."
+
 import importlib
 import json
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 from rnn_pipeline.runs import analyze, load_run, train
 from rnn_pipeline.sweep import run_sweep
 
-SCRIPT = Path(sys.executable).parent/'rnn-pipeline'
+SCRIPT = Path(sys.executable).parent / 'rnn-pipeline'
 MODULE = textwrap.dedent('''
     import numpy as np
     from rnn_pipeline.tasks import Task
@@ -29,15 +30,36 @@ MODULE = textwrap.dedent('''
             return float((np.sign(outputs[0, -1]) == np.sign(targets[0, -1])).mean())
 ''')
 SETTINGS = dict(N=8, max_iter=5, batch_size=8, eval_every=2)
-OPTIONS = ['--n-units', '8', '--max-iter', '5', '--batch-size', '8', '--eval-every', '2', '--no-progress', '--threads', '1']
-RUN_FILES = ['analysis.json', 'config.json', 'fixed_points.npz', 'fixed_points.png', 'losses.png', 'params.npz', 'status.json',
-             'training.json', 'trials.png']
+OPTIONS = [
+    '--n-units',
+    '8',
+    '--max-iter',
+    '5',
+    '--batch-size',
+    '8',
+    '--eval-every',
+    '2',
+    '--no-progress',
+    '--threads',
+    '1',
+]
+RUN_FILES = [
+    'analysis.json',
+    'config.json',
+    'fixed_points.npz',
+    'fixed_points.png',
+    'losses.png',
+    'params.npz',
+    'status.json',
+    'training.json',
+    'trials.png',
+]
 
 
 @pytest.fixture
 def user_task(tmp_path, monkeypatch):
     "The task class of a module `my_tasks` written in the test's folder, which is the working folder."
-    (tmp_path/'my_tasks.py').write_text(MODULE)
+    (tmp_path / 'my_tasks.py').write_text(MODULE)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
     yield importlib.import_module('my_tasks').TaskHoldSign
@@ -46,46 +68,90 @@ def user_task(tmp_path, monkeypatch):
 
 def rnn_pipeline(*args, cwd) -> subprocess.CompletedProcess:
     "Run `rnn-pipeline ARGS` in a subprocess."
-    return subprocess.run([str(SCRIPT), *map(str, args)], capture_output=True, text=True, timeout=600, cwd=cwd)
+    return subprocess.run(
+        [str(SCRIPT), *map(str, args)], capture_output=True, text=True, timeout=600, cwd=cwd
+    )
 
 
 def test_own_task_trains_and_is_analysed_from_python(user_task, tmp_path):
-    run = train(dict(task='my_tasks:TaskHoldSign', seed=3, **SETTINGS), out=tmp_path/'runs', progress=False, threads=1)
+    run = train(
+        dict(task='my_tasks:TaskHoldSign', seed=3, **SETTINGS),
+        out=tmp_path / 'runs',
+        progress=False,
+        threads=1,
+    )
     results = analyze(run)
     assert isinstance(run.task, user_task) and run.config['task'] == 'my_tasks:TaskHoldSign'
-    assert sorted(p.name for p in run.folder.iterdir()) == RUN_FILES       # no behaviour figure: the generic read-out has none
-    assert results['validation']['score_name'] == 'accuracy' and 0 <= results['validation']['score'] <= 1
+    # no behaviour figure: the generic read-out has none
+    assert sorted(p.name for p in run.folder.iterdir()) == RUN_FILES
+    assert (
+        results['validation']['score_name'] == 'accuracy'
+        and 0 <= results['validation']['score'] <= 1
+    )
     assert results['behaviour']['score_name'] == 'accuracy'
     assert list(results['fixed_points']) == ['no input', 'input of steps 0-4']
     assert run.training['iterations'] == 5 and run.training['val_iterations'] == [0, 2, 4]
-    by_class = train(dict(task=user_task, seed=3, **SETTINGS), out=tmp_path/'runs', progress=False, threads=1)
-    assert by_class.config == run.config and np.array_equal(by_class.params['W_rec'], run.params['W_rec'])
+    by_class = train(
+        dict(task=user_task, seed=3, **SETTINGS), out=tmp_path / 'runs', progress=False, threads=1
+    )
+    assert by_class.config == run.config and np.array_equal(
+        by_class.params['W_rec'], run.params['W_rec']
+    )
     reloaded = load_run(run.folder, device='cpu')
     inputs = reloaded.task.get_batch(4)[0]
     assert np.array_equal(reloaded.rnn_numpy.run(inputs)[1], run.rnn_numpy.run(inputs)[1])
 
 
 def test_own_task_through_the_command_line(user_task, tmp_path):
-    trained = rnn_pipeline('train', 'my_tasks:TaskHoldSign', '--seed', 3, '--out', 'runs', '--name', 'cli', *OPTIONS, cwd=tmp_path)
+    trained = rnn_pipeline(
+        'train',
+        'my_tasks:TaskHoldSign',
+        '--seed',
+        3,
+        '--out',
+        'runs',
+        '--name',
+        'cli',
+        *OPTIONS,
+        cwd=tmp_path,
+    )
     assert trained.returncode == 0, trained.stderr
-    assert trained.stdout.splitlines()[0] == f"folder:       {Path('runs')/'cli'}"
-    assert sorted(p.name for p in (tmp_path/'runs'/'cli').iterdir()) == RUN_FILES
-    python = train(dict(task='my_tasks:TaskHoldSign', seed=3, **SETTINGS), out=tmp_path/'py', progress=False, threads=1)
-    assert (tmp_path/'runs'/'cli'/'params.npz').read_bytes() == (python.folder/'params.npz').read_bytes()   # one code path
+    assert trained.stdout.splitlines()[0] == f"folder:       {Path('runs') / 'cli'}"
+    assert sorted(p.name for p in (tmp_path / 'runs' / 'cli').iterdir()) == RUN_FILES
+    python = train(
+        dict(task='my_tasks:TaskHoldSign', seed=3, **SETTINGS),
+        out=tmp_path / 'py',
+        progress=False,
+        threads=1,
+    )
+    # one code path
+    assert (tmp_path / 'runs' / 'cli' / 'params.npz').read_bytes() == (
+        python.folder / 'params.npz'
+    ).read_bytes()
     redone = rnn_pipeline('analyze', 'runs/cli', '--out', 'redo', cwd=tmp_path)
     assert redone.returncode == 0, redone.stderr
-    saved, again = (json.loads(p.read_text()) for p in (tmp_path/'runs'/'cli'/'analysis.json', tmp_path/'redo'/'analysis.json'))
-    assert saved['validation'] == again['validation'] and saved['fixed_points'] == again['fixed_points']
+    saved, again = (
+        json.loads(p.read_text())
+        for p in (tmp_path / 'runs' / 'cli' / 'analysis.json', tmp_path / 'redo' / 'analysis.json')
+    )
+    assert (
+        saved['validation'] == again['validation']
+        and saved['fixed_points'] == again['fixed_points']
+    )
 
 
 def test_own_task_in_a_two_job_sweep(user_task, tmp_path):
     sweep = dict(base=dict(task='my_tasks:TaskHoldSign', **SETTINGS), seeds=2)
-    table = run_sweep(sweep, tmp_path/'sweep', n_workers=2, progress=False)
+    table = run_sweep(sweep, tmp_path / 'sweep', n_workers=2, progress=False)
     assert list(table.status) == ['done', 'done'] and list(table.seed) == [0, 1]
     assert table.score_name.tolist() == ['accuracy'] * 2
-    (tmp_path/'sweep.json').write_text(json.dumps(sweep))
-    command = rnn_pipeline('sweep', 'sweep.json', '--workers', 2, '--out', 'cli-sweep', '--no-progress', cwd=tmp_path)
+    (tmp_path / 'sweep.json').write_text(json.dumps(sweep))
+    command = rnn_pipeline(
+        'sweep', 'sweep.json', '--workers', 2, '--out', 'cli-sweep', '--no-progress', cwd=tmp_path
+    )
     assert command.returncode == 0, command.stderr
     assert '2 done, 0 failed' in command.stdout
-    first = next((tmp_path/'cli-sweep'/'seed0').glob('TaskHoldSign-*-seed0'))
-    assert (first/'params.npz').read_bytes() == next((tmp_path/'sweep'/'seed0').glob('*-seed0')).joinpath('params.npz').read_bytes()
+    first = next((tmp_path / 'cli-sweep' / 'seed0').glob('TaskHoldSign-*-seed0'))
+    assert (first / 'params.npz').read_bytes() == next(
+        (tmp_path / 'sweep' / 'seed0').glob('*-seed0')
+    ).joinpath('params.npz').read_bytes()
