@@ -7,10 +7,11 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/dynamics.html.md"""
 # %% auto #0
 __all__ = ['POINT_TYPES', 'FP_DATA_KEYS', 'check_input_vector', 'input_key', 'solve_batched', 'merge_points', 'spread_subset',
            'sorted_eigenvalues', 'classify', 'FixedPoints', 'relaxation_starts', 'neighbour_pairs',
-           'exploration_starts', 'relu_neighbour_states', 'newton_roots', 'slow_points', 'scipy_fixed_points',
-           'FixedPointSettings', 'DynamicSystemAnalyzer', 'PointAnalytics', 'sample_states', 'plot_fixed_points',
-           'enumerate_relu_fixed_points', 'order_along_curve', 'curve_geometry', 'SlowManifold', 'describe_manifold',
-           'Branch', 'follow_branch', 'Continuation', 'plot_bifurcation']
+           'exploration_starts', 'completion_starts', 'relu_neighbour_states', 'newton_roots', 'fixed_point_indices',
+           'points_inward', 'slow_points', 'scipy_fixed_points', 'FixedPointSettings', 'DynamicSystemAnalyzer',
+           'PointAnalytics', 'sample_states', 'plot_fixed_points', 'enumerate_relu_fixed_points', 'order_along_curve',
+           'curve_geometry', 'SlowManifold', 'describe_manifold', 'Branch', 'follow_branch', 'Continuation',
+           'plot_bifurcation']
 
 # %% ../nbs/05_dynamics.ipynb #bdfb0dfa
 from dataclasses import dataclass, fields, replace
@@ -263,6 +264,33 @@ def exploration_starts(
         ]
     )
 
+# %% ../nbs/05_dynamics.ipynb #c0e1a002
+def completion_starts(
+    points: np.ndarray,  # Points found so far (K, N)
+    new: np.ndarray,  # Indices of the points new in the last round: each corner uses one
+    k: int = 8,  # Neighbours of each point that are combined
+    max_cos: float = 0.5,  # Two moves are combined if |cosine| of their angle is below this
+):
+    "Corners x_a + x_b - x_c of parallelograms of known points: starts (P, N), move lengths (P,)."
+    K, N = points.shape
+    if K < 3 or len(new) == 0:
+        return np.zeros((0, N)), np.zeros(0)
+    kk = min(k, K - 1)
+    tree = cKDTree(points)
+    nearest = tree.query(points, kk + 1)[1][:, 1:]
+    ia, ib = np.triu_indices(kk, 1)
+    c = np.repeat(np.arange(K), len(ia))
+    a, b = nearest[:, ia].reshape(-1), nearest[:, ib].reshape(-1)
+    is_new = np.isin(np.arange(K), new)
+    use = is_new[a] | is_new[b] | is_new[c]
+    a, b, c = a[use], b[use], c[use]
+    da, db = points[a] - points[c], points[b] - points[c]
+    la, lb = np.linalg.norm(da, axis=1), np.linalg.norm(db, axis=1)
+    apart = np.abs(np.einsum('ij,ij->i', da, db)) < max_cos * la * lb
+    corners, scale = (points[a] + db)[apart], np.minimum(la, lb)[apart]
+    unknown = tree.query(corners)[0] > 0.25 * scale if len(corners) else np.zeros(0, bool)
+    return corners[unknown], scale[unknown]
+
 # %% ../nbs/05_dynamics.ipynb #9056397f
 def relu_neighbour_states(
     rnn: RNN_numpy,  # A ReLU network
@@ -386,6 +414,25 @@ def newton_roots(
         X, r = np.concatenate([X, roots[new]]), np.concatenate([r, r_roots[new]])
     return X, r
 
+# %% ../nbs/05_dynamics.ipynb #c0e1a005
+def fixed_point_indices(
+    rnn: RNN_numpy,  # The network
+    points: np.ndarray,  # Fixed points (K, N)
+    u: np.ndarray,  # Constant input (n_inputs,)
+) -> np.ndarray:
+    "The index sign(det(-J)) of each point (K,): +1, -1, or 0 where J is singular."
+    if len(points) == 0:
+        return np.zeros(0, dtype=int)
+    sign = np.linalg.slogdet(_newton_matrices(rnn, points, u))[0]
+    return np.rint(sign * (-1) ** rnn.N).astype(int)
+
+
+def points_inward(rnn: RNN_numpy) -> bool:
+    "Whether the activation is bounded, so that the indices of all fixed points sum to 1."
+    with np.errstate(all='ignore'):
+        f = rnn.activation.numpy(np.array([-1e8, -1e4, 1e4, 1e8]))
+    return bool(np.isfinite(f).all() and np.abs(f).max() < 1e3)
+
 # %% ../nbs/05_dynamics.ipynb #231343c8
 def slow_points(
     rnn: RNN_numpy,  # The network
@@ -455,19 +502,22 @@ def scipy_fixed_points(
 # %% ../nbs/05_dynamics.ipynb #d55b75e1
 @dataclass(frozen=True)
 class FixedPointSettings:
-    "How `DynamicSystemAnalyzer` searches: one object, held by the analyzer (as FixedPointFinder holds its hyperparameters)."
+    "How `DynamicSystemAnalyzer` searches: one object, held by the analyzer."
 
     mode: str = 'exact'  # 'exact': roots of the right-hand side; 'approx': slow points
     method: str = 'batched'  # 'batched', or 'scipy': the original one-fsolve-per-start search
-    # Starts per exploration round (scipy: starts in a row that find nothing new)
+    # Random starts of the confirmation round (scipy: starts in a row that find nothing new)
     patience: int = 100
     # Keep points with |-x + f(z)|^2 = tau^2 |dx/dt|^2 at most this (the original's quantity)
     fun_tol: float = 1e-12
-    stop_length: int = 100  # At most this many points
+    # At most this many points; if `None`, 1000 in exact mode and 100 in approx mode
+    stop_length: int = None
     sigma_init_guess: float = 10  # Standard deviation of the random initial states
     # Marginal: the largest real part of an eigenvalue of d(dx/dt)/dx is within this of 0
     eig_cutoff: float = 1e-10
     diff_cutoff: float = 1e-7  # Points closer than this are the same point
+    # Approx: slow points closer than this times the states' RMS norm are one point too
+    merge_tol: float = 1e-3
     # Batched: trajectories run for the first round when no initial states are given
     n_starts: int = 64
     tol: float = 1e-10  # Exact mode: a root has |dx/dt| below this
@@ -484,7 +534,7 @@ class FixedPointSettings:
             self.method,
             "'batched' or 'scipy' is required",
         )
-        for name in ('fun_tol', 'sigma_init_guess', 'diff_cutoff', 'tol', 'eig_cutoff'):
+        for name in ('fun_tol', 'sigma_init_guess', 'diff_cutoff', 'tol', 'eig_cutoff', 'merge_tol'):
             require_number(name, getattr(self, name), 0, strict=False)
         for name, low in (
             ('patience', 0),
@@ -493,21 +543,28 @@ class FixedPointSettings:
             ('max_iter', 1),
             ('max_rounds', 1),
         ):
-            require_number(name, getattr(self, name), low, integer=True, strict=False)
+            if name != 'stop_length' or self.stop_length is not None:
+                require_number(name, getattr(self, name), low, integer=True, strict=False)
 
     @property
     def unused(self) -> set:
         "The settings this mode and method do not use."
-        return ({'n_starts', 'max_iter', 'max_rounds'} if self.method == 'scipy' else set()) | (
-            {'tol'} if self.mode == 'approx' else set()
+        batched = {'n_starts', 'max_iter', 'max_rounds', 'merge_tol'}
+        return (batched if self.method == 'scipy' else set()) | (
+            {'tol'} if self.mode == 'approx' else {'merge_tol'}
         )
 
+    @property
+    def cap(self) -> int:
+        "`stop_length`, or its default for the mode."
+        return self.stop_length or (1000 if self.mode == 'exact' else 100)
+
     def q_tol(self, tau: float) -> float:
-        "`fun_tol` as a bound on q = |dx/dt|^2 / 2, the quantity the search minimises: fun_tol / (2 tau^2)."
+        "`fun_tol` as a bound on q = |dx/dt|^2 / 2, the quantity the search minimises."
         return self.fun_tol / (2 * tau**2)
 
     def updated(self, where: str = 'settings', **changes) -> 'FixedPointSettings':
-        "A copy with `changes`; a `ValueError` naming unknown settings, or settings the new mode and method do not use."
+        "A copy with `changes`; a `ValueError` names unknown or unused settings."
         names = [f.name for f in fields(self)]
         unknown = sorted(set(changes) - set(names))
         require(not unknown, 'keyword', unknown, f"{where} takes the settings {names}")
@@ -563,7 +620,7 @@ def get_fixed_points(
     seed=None,  # Seed or `np.random.Generator` for every random draw
     **settings,  # Settings for this call only: fields of `FixedPointSettings` (patience, fun_tol...)
 ):
-    "Find, classify and store the fixed points (or slow points) under a constant input; returns a `FixedPoints`."
+    "Find, classify and store the fixed points (or slow points) under a constant input."
     u = self._input(input_vector, Input)
     if mode is not None:
         settings['mode'] = mode
@@ -583,7 +640,7 @@ def get_fixed_points(
             s.mode,
             s.patience,
             s.q_tol(self.RNN.tau),
-            s.stop_length,
+            s.cap,
             s.sigma_init_guess,
             s.diff_cutoff,
             s.tol,
@@ -603,50 +660,81 @@ def get_fixed_points(
 # %% ../nbs/05_dynamics.ipynb #9c8c97f0
 @patch
 def _search(self: DynamicSystemAnalyzer, u, starts, s: FixedPointSettings, patience: int, rng):
-    "The distinct points (K, N) found from `starts` and from up to `s.max_rounds` exploration rounds."
-    known, residuals, tried, confirming = np.zeros((0, self.RNN.N)), np.zeros(0), set(), False
-    q_tol = s.q_tol(self.RNN.tau)
+    "The distinct points (K, N) found from `starts` and from the rounds of new starts after them."
+    rnn, exact = self.RNN, s.mode == 'exact'
+    known, residuals, index = np.zeros((0, rnn.N)), np.zeros(0), np.zeros(0, dtype=int)
+    tried_pairs, tried, k, confirming, ended = set(), np.zeros((0, rnn.N)), 6, False, False
+    q_tol, check_index = s.q_tol(rnn.tau), exact and points_inward(rnn)
     for round_ in range(s.max_rounds):
-        if s.mode == 'exact':
-            found, r = newton_roots(
-                self.RNN,
-                starts,
-                u,
-                known,
-                min(s.tol, np.sqrt(2 * q_tol)),
-                s.max_iter,
-                s.diff_cutoff,
-            )
+        if exact:
+            tol = min(s.tol, np.sqrt(2 * q_tol))
+            found, r = newton_roots(rnn, starts, u, known, tol, s.max_iter, s.diff_cutoff)
         else:
-            found, r = slow_points(self.RNN, starts, u, q_tol, s.max_iter)
+            found, r = slow_points(rnn, starts, u, q_tol, s.max_iter)
         n_known = len(known)
         candidates, candidate_r = np.concatenate([known, found]), np.concatenate([residuals, r])
+        cutoff = s.diff_cutoff
+        if not exact and len(candidates):
+            cutoff = max(cutoff, s.merge_tol * np.sqrt(np.mean(np.sum(candidates**2, 1))))
         # known points stay
-        keep = merge_points(candidates, s.diff_cutoff, rank=np.r_[np.full(n_known, -1.0), r])
+        keep = merge_points(candidates, cutoff, rank=np.r_[np.full(n_known, -1.0), r])
         known, residuals = candidates[keep], candidate_r[keep]
-        pairs = neighbour_pairs(known, k=6, exclude=tried)
-        exhausted = round_ > 0 and 0 < len(known) == n_known
-        if len(known) >= s.stop_length or patience <= 0 or (exhausted and confirming):
+        new = np.arange(n_known, len(known))
+        if check_index:
+            index = np.r_[index, fixed_point_indices(rnn, known[new], u)]
+        consistent = not check_index or index.sum() == 1
+        quiet = round_ > 0 and len(new) == 0 and len(known) > 0
+        if len(known) >= s.cap or patience <= 0 or (quiet and confirming and consistent):
+            ended = True
             break
-        confirming = exhausted
-        if confirming:  # the original pipeline's test: `patience` Gaussian starts in a row that find nothing new
-            starts = s.sigma_init_guess * rng.standard_normal((patience, self.RNN.N))
-            continue
-        pairs = pairs[: patience // 2]
-        tried.update(map(tuple, pairs.tolist()))
-        starts = exploration_starts(known, pairs, patience, s.sigma_init_guess, rng)
-        if self.RNN.activation.name == 'relu' and s.mode == 'exact':
-            starts = np.concatenate([starts, relu_neighbour_states(self.RNN, known[n_known:], u)])
-        if _odd_symmetric(self.RNN, u):
-            starts = np.concatenate([starts, -known[n_known:]])
-    if len(known) > s.stop_length and s.mode == 'exact':
-        warnings.warn(
-            f"{len(known)} points found, more than stop_length={s.stop_length}: {s.stop_length} of them spread "
-            "over the others are kept (a continuous attractor? raise stop_length to keep more)"
+        # the structured starts: midpoints of neighbours and corners of parallelograms
+        pairs = neighbour_pairs(known, k=k, exclude=tried_pairs)
+        if not exact:
+            pairs = pairs[: patience // 2]
+        tried_pairs.update(map(tuple, pairs.tolist()))
+        corners = completion_starts(known, new, k=k + 2)[0] if exact else np.zeros((0, rnn.N))
+        if len(corners) and len(tried):
+            corners = corners[cKDTree(tried).query(corners)[0] > s.diff_cutoff]
+        tried = np.concatenate([tried, corners])
+        if quiet and not len(pairs) and not len(corners):
+            if consistent:  # the confirmation round: `patience` fresh starts
+                confirming = True
+                starts = s.sigma_init_guess * rng.standard_normal((patience, rnn.N))
+                continue
+            k = 2 * k  # the indices say a point is missing: look farther
+        confirming = False
+        midpoints = 0.5 * (known[pairs[:, 0]] + known[pairs[:, 1]])
+        n_more = patience if not exact or quiet else patience // 4
+        starts = np.concatenate(
+            [
+                midpoints,
+                corners,
+                exploration_starts(known, np.zeros((0, 2), int), n_more, s.sigma_init_guess, rng),
+            ]
         )
-    return known[spread_subset(known, s.stop_length)]
+        if rnn.activation.name == 'relu' and exact:
+            starts = np.concatenate([starts, relu_neighbour_states(rnn, known[new], u)])
+        if _odd_symmetric(rnn, u):
+            starts = np.concatenate([starts, -known[new]])
+    kind = 'fixed' if exact else 'slow'
+    if len(known) > s.cap:
+        warnings.warn(
+            f"{len(known)} {kind} points found, more than stop_length={s.cap}: {s.cap} of them "
+            "spread over the others are kept (a continuous attractor? raise stop_length)"
+        )
+    elif not ended:
+        warnings.warn(
+            f"The search for {kind} points ended at max_rounds={s.max_rounds} before its "
+            "stopping rule was met: raise max_rounds, or patience"
+        )
+    if check_index and not consistent and len(known) and len(known) <= s.cap:
+        warnings.warn(
+            f"The indices of the {len(known)} fixed points found sum to {index.sum()}, not 1: "
+            "at least one was missed, or one is degenerate (an eigenvalue 0)"
+        )
+    return known[spread_subset(known, s.cap)]
 
-
+# %% ../nbs/05_dynamics.ipynb #c0e1a007
 @patch
 def _check_states(self: DynamicSystemAnalyzer, states):
     "Initial states as a float64 array (M, N)."
