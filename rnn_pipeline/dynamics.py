@@ -9,9 +9,8 @@ __all__ = ['POINT_TYPES', 'FP_DATA_KEYS', 'check_input_vector', 'input_key', 'so
            'sorted_eigenvalues', 'classify', 'FixedPoints', 'relaxation_starts', 'neighbour_pairs',
            'exploration_starts', 'completion_starts', 'relu_neighbour_states', 'newton_roots', 'fixed_point_indices',
            'points_inward', 'slow_points', 'scipy_fixed_points', 'FixedPointSettings', 'DynamicSystemAnalyzer',
-           'PointAnalytics', 'sample_states', 'plot_fixed_points', 'enumerate_relu_fixed_points', 'order_along_curve',
-           'curve_geometry', 'SlowManifold', 'describe_manifold', 'Branch', 'follow_branch', 'Continuation',
-           'plot_bifurcation']
+           'PointAnalytics', 'projection_axes', 'enumerate_relu_fixed_points', 'order_along_curve', 'curve_geometry',
+           'SlowManifold', 'describe_manifold', 'Branch', 'follow_branch', 'Continuation', 'plot_bifurcation']
 
 # %% ../nbs/05_dynamics.ipynb #bdfb0dfa
 from dataclasses import dataclass, fields, replace
@@ -74,9 +73,9 @@ def solve_batched(
 def merge_points(
     points: np.ndarray,  # Points (M, N)
     cutoff: float,  # Points closer than this are the same point
-    rank: np.ndarray = None,  # Per point, lower is better (e.g. |RHS|); the first of a group wins if `None`
+    rank: np.ndarray = None,  # Per point, lower is better (e.g. |RHS|); the first wins if `None`
 ):
-    "Indices of the distinct points, one per group of duplicates, in the order in which the groups first appear."
+    "Indices of the distinct points, one per group of duplicates, in order of first appearance."
     if len(points) == 0:
         return np.zeros(0, dtype=int)
     pairs = cKDTree(points).query_pairs(cutoff, output_type='ndarray')
@@ -95,7 +94,7 @@ def spread_subset(
     points: np.ndarray,  # Points (M, N)
     n: int,  # How many to keep
 ):
-    "Indices of `n` points spread over `points` by farthest-point sampling, in the order taken (all, in order, if M <= n)."
+    "Indices of `n` points spread over `points` by farthest-point sampling (all if M <= n)."
     if len(points) <= n:
         return np.arange(len(points))
     taken, dist = [0], np.linalg.norm(points - points[0], axis=1)
@@ -142,18 +141,25 @@ class FixedPoints:
         return len(self.points)
 
     def __getitem__(self, key):
-        "A type ('stable', 'unstable', 'marginal') or a selection (mask, indices) -> `FixedPoints`; an `fp_data` key -> points."
+        "A type, an index, indices or a mask -> `FixedPoints`; an `fp_data` key -> points."
+        allowed = (
+            f"a type {POINT_TYPES}, an fp_data key {tuple(FP_DATA_KEYS.values())}, "
+            "an index, indices or a boolean mask is required"
+        )
         if isinstance(key, str):
             if key in FP_DATA_KEYS.values():
                 return self.points[self.types == {v: k for k, v in FP_DATA_KEYS.items()}[key]]
-            require(
-                key in POINT_TYPES,
-                'key',
-                key,
-                f"a type {POINT_TYPES}, an fp_data key {tuple(FP_DATA_KEYS.values())} or an index is required",
-            )
+            require(key in POINT_TYPES, 'key', key, allowed)
             key = self.types == key
-        idx = np.arange(len(self))[key]
+        if isinstance(key, (int, np.integer)):
+            if not -len(self) <= key < len(self):
+                raise IndexError(f"index {key} is out of range for {len(self)} points")
+            key = [key]
+        try:
+            idx = np.arange(len(self))[key]
+        except IndexError as e:
+            raise IndexError(f"key={key!r} is invalid for {len(self)} points: {e}") from None
+        require(np.ndim(idx) == 1, 'key', key, allowed)
         return FixedPoints(
             self.points[idx],
             self.input_vector,
@@ -166,18 +172,22 @@ class FixedPoints:
 
     @property
     def n_unstable_modes(self) -> np.ndarray:
-        "Number of eigenvalues with real part above `eig_cutoff` at each point: 0 for stable points, 1 for saddles with one unstable direction..."
+        "Eigenvalues with real part above `eig_cutoff` at each point: 0 at stable points."
         return (self.eigenvalues.real > self.eig_cutoff).sum(-1)
 
     def as_fp_data(self) -> dict:
-        "The original pipeline's layout: {'stable_fps': (k1, N), 'unstable_fps': (k2, N), 'marginally_stable_fps': (k3, N)}."
+        "The original pipeline's layout: {'stable_fps': (k1, N), 'unstable_fps': ..., ...}."
         return {FP_DATA_KEYS[t]: self.points[self.types == t] for t in POINT_TYPES}
 
     def __repr__(self):
         counts = ', '.join(f"{(self.types == t).sum()} {t}" for t in POINT_TYPES)
-        worst = f"; max |RHS| = {self.residuals.max():.1e}" if len(self) else ''
-        kind = 'slow points' if self.mode == 'approx' else 'fixed points'
-        return f"FixedPoints(input={input_key(self.input_vector)}: {len(self)} {kind}, {counts}{worst})"
+        worst = f"max |RHS| = {self.residuals.max():.1e}" if len(self) else ''
+        where = f"FixedPoints(input={input_key(self.input_vector)}: {len(self)}"
+        plural = 's' if len(self) != 1 else ''
+        if self.mode == 'approx':  # slow points are not fixed points: no stability claimed
+            worst = f"; {worst}" if worst else ''
+            return f"{where} slow point{plural}, not fixed points{worst}; Jacobian there: {counts})"
+        return f"{where} fixed point{plural}, {counts}{'; ' + worst if worst else ''})"
 
 # %% ../nbs/05_dynamics.ipynb #0b03a551
 def relaxation_starts(
@@ -190,7 +200,7 @@ def relaxation_starts(
     n_slow: int = 2,  # Slowest states kept per trajectory, besides its end
     every: int = None,  # Also keep every `every`-th state (for slow points along attractors)
 ):
-    "Starts from the network's trajectories under `u`: each trajectory's end, its `n_slow` slowest local minima of speed and every `every`-th state."
+    "Starts from trajectories under `u`: their ends, slowest states and every `every`-th state."
     n_steps = n_steps or int(np.ceil(10 * rnn.tau / rnn.dt))
     x = sigma * rng.standard_normal((n_trajectories, rnn.N))
     drive = u @ rnn.W_inp.T + rnn.bias_rec
@@ -213,7 +223,7 @@ def neighbour_pairs(
     k: int,  # Neighbours per point
     exclude: set = frozenset(),  # Pairs (i, j), i < j, to leave out
 ):
-    "Pairs (i, j), i < j, of each point with its `k` nearest neighbours, not in `exclude`, closest first: (P, 2)."
+    "Pairs (i, j), i < j, of each point and its `k` nearest, not in `exclude`, closest first."
     K = len(points)
     if K < 2:
         return np.zeros((0, 2), dtype=int)
@@ -238,7 +248,7 @@ def exploration_starts(
     sigma: float,  # Standard deviation of the Gaussian starts
     rng: np.random.Generator,  # Source of every draw
 ):
-    "Starts at the midpoints of `pairs`, on segments between random pairs of `points`, at `points` plus noise and at Gaussian states: `n` in all."
+    "`n` starts: midpoints of `pairs`, points between and near `points`, Gaussian states."
     K, N = points.shape
     n_rest = n - len(pairs)
     n_random = n_rest // 3 if K > 1 else 0
@@ -299,7 +309,7 @@ def relu_neighbour_states(
     n_single: int = 10,  # Flip each of the n_single units closest to threshold
     n_pair: int = 10,  # and each pair of the n_pair closest
 ):
-    "Solutions of the linear systems of the activation patterns next to each point's: (K * n_patterns, N)."
+    "Solutions of the linear systems of the activation patterns next to each point's: (K * P, N)."
     K, N = points.shape
     b = rnn.W_inp @ u + rnn.bias_rec
     Z = points @ rnn.W_rec.T + b
@@ -329,7 +339,7 @@ _STEPS = 0.5 ** np.arange(10)  # line-search step lengths, longest first
 
 
 def _line_search(rnn, X, F, r, dX, u):
-    "Per row, the longest step of `_STEPS` along dX that reduces |F| (Armijo): new X, F, |F| and whether there was one."
+    "Per row, the longest step along dX that reduces |F| (Armijo): new X, F, |F|, and whether any."
     Xs = X[None] + _STEPS[:, None, None] * dX[None]
     Fs = rnn.rhs(Xs.reshape(-1, X.shape[1]), u).reshape(Xs.shape)
     rs = np.linalg.norm(Fs, axis=-1)
@@ -398,7 +408,7 @@ def newton_roots(
     diff_cutoff: float = 1e-7,  # Roots (and starts) closer than this are the same
     wave: int = 32,  # Starts run together; each wave knows the roots of the waves before it
 ):
-    "Damped Newton from every start, in waves of `wave` starts: the distinct roots reached, not in `known`, and their |RHS|."
+    "Damped Newton from every start, in waves: the distinct roots not in `known`, and their |RHS|."
     known = np.zeros((0, rnn.N)) if known is None else np.asarray(known, dtype=np.float64)
     X, r = np.zeros((0, rnn.N)), np.zeros(0)
     for batch in np.array_split(np.array(starts, dtype=np.float64), -(-len(starts) // wave)):
@@ -441,7 +451,7 @@ def slow_points(
     fun_tol: float,  # A slow point has q = |RHS|^2/2 below this
     max_iter: int = 100,  # Iterations at most
 ):
-    "Descend q = |RHS|^2/2 from every start at once until q < `fun_tol`: the slow points reached and their |RHS|."
+    "Descend q = |RHS|^2/2 from every start until q < `fun_tol`: the slow points and their |RHS|."
     X = np.array(starts, dtype=np.float64)
     F = rnn.rhs(X, u)
     q = 0.5 * (F**2).sum(1)
@@ -478,7 +488,7 @@ def scipy_fixed_points(
     tol: float = 1e-10,  # Exact mode: a root has |RHS| below this
     rng: np.random.Generator = None,  # Source of the starts
 ):
-    "The original search, one start at a time: the distinct points found (K, N) and the number of starts used."
+    "The original search, one start at a time: the distinct points (K, N) and the starts used."
     rng = np.random.default_rng(rng)
     q = lambda x: 0.5 * np.sum(rnn.rhs(x, u) ** 2)
     found, misses, n_starts = [], 0, 0
@@ -534,7 +544,14 @@ class FixedPointSettings:
             self.method,
             "'batched' or 'scipy' is required",
         )
-        for name in ('fun_tol', 'sigma_init_guess', 'diff_cutoff', 'tol', 'eig_cutoff', 'merge_tol'):
+        for name in (
+            'fun_tol',
+            'sigma_init_guess',
+            'diff_cutoff',
+            'tol',
+            'eig_cutoff',
+            'merge_tol',
+        ):
             require_number(name, getattr(self, name), 0, strict=False)
         for name, low in (
             ('patience', 0),
@@ -580,7 +597,7 @@ class FixedPointSettings:
 
 # %% ../nbs/05_dynamics.ipynb #84775654
 class DynamicSystemAnalyzer:
-    "Fixed points and slow points of an `RNN_numpy` under constant inputs: search, classification, analytics and plots."
+    "Fixed points and slow points of an `RNN_numpy` under constant inputs: search, analysis, plots."
 
     def __init__(
         self,
@@ -618,7 +635,7 @@ def get_fixed_points(
     initial_states: np.ndarray = None,  # Starts of the first round (M, N); trajectories if `None`
     warm_start: bool = False,  # Start from the points of the nearest input computed before, only
     seed=None,  # Seed or `np.random.Generator` for every random draw
-    **settings,  # Settings for this call only: fields of `FixedPointSettings` (patience, fun_tol...)
+    **settings,  # Settings for this call only: fields of `FixedPointSettings`
 ):
     "Find, classify and store the fixed points (or slow points) under a constant input."
     u = self._input(input_vector, Input)
@@ -776,7 +793,8 @@ def _store(self: DynamicSystemAnalyzer, u, points, s: FixedPointSettings):
             else "try a larger fun_tol"
         )
         warnings.warn(
-            f"No {'fixed' if s.mode == 'exact' else 'slow'} point found for input {input_key(u)}: {hint}, "
+            f"No {'fixed' if s.mode == 'exact' else 'slow'} point found for input {input_key(u)}: "
+            f"{hint}, "
             "more starts (n_starts, initial_states) or a larger patience."
         )
     self.fixed_points[input_key(u)], self.fp_data[input_key(u)] = result, result.as_fp_data()
@@ -784,7 +802,7 @@ def _store(self: DynamicSystemAnalyzer, u, points, s: FixedPointSettings):
 
 # %% ../nbs/05_dynamics.ipynb #8805c06c
 class PointAnalytics(NamedTuple):
-    "`compute_point_analytics`'s result: unpacks like the original's `fun_val, J, E, l, r = ...`, and has names."
+    "`compute_point_analytics`'s result: unpacks as `fun_val, J, E, l, r = ...`, and has names."
 
     # |-x + f(z)|^2 = tau^2 |dx/dt|^2: the original's quantity, the one `fun_tol` bounds
     fun_val: float
@@ -835,6 +853,7 @@ def compute_point_analytics(
     return PointAnalytics(float(G @ G), J, *_principal_vectors(J))
 
 # %% ../nbs/05_dynamics.ipynb #ab81803d
+@patch
 def sample_states(
     self: DynamicSystemAnalyzer,
     input_batch: np.ndarray,  # Inputs (n_inputs, n_steps, batch), e.g. a task's batch
@@ -851,38 +870,92 @@ def sample_states(
     drawn = states[rng.choice(len(states), size=n_states, replace=len(states) < n_states)]
     return drawn + noise * rng.standard_normal(drawn.shape)
 
-
-DynamicSystemAnalyzer.sample_states = sample_states
-
 # %% ../nbs/05_dynamics.ipynb #325a7d71
-_MARKERS = dict(
-    stable_fps=('o', 'stable'),
-    unstable_fps=('X', 'unstable'),
-    marginally_stable_fps=('^', 'marginal'),
-)
+_UNSTABLE_MARKERS = ('X', 'P', 'D', 's')  # 1, 2, 3, 4 or more unstable directions
 
 
-def _projection(points, trajectories, n_dim):
-    "The first `n_dim` principal axes (N, n_dim) of the points, or of the points and trajectories when the points are too few."
-    data = points
-    if len(points) <= n_dim and trajectories is not None:
-        data = np.vstack([points, trajectories.reshape(points.shape[1], -1).T])
+def _point_kinds(fps, data, N):
+    "States (K, N) of one input and each one's kind: 'stable', 'marginal' or 'n unstable'."
+    if fps is not None:
+        n = np.minimum(fps.n_unstable_modes, len(_UNSTABLE_MARKERS))
+        kinds = np.where(fps.types == 'unstable', [f"{m} unstable" for m in n], fps.types)
+        return fps.points, kinds
+    parts = {t: np.reshape(data.get(FP_DATA_KEYS[t], []), (-1, N)) for t in POINT_TYPES}
+    kinds = {t: t if t != 'unstable' else '1 unstable' for t in POINT_TYPES}
+    return np.vstack(list(parts.values())), np.concatenate(
+        [np.full(len(p), kinds[t], dtype='<U12') for t, p in parts.items()]
+    )
+
+
+def _kind_style(kind):
+    "Marker and legend label of a kind of point."
+    if kind == 'stable':
+        return 'o', 'stable'
+    if kind == 'marginal':
+        return '^', 'marginal'
+    n = int(kind.split()[0])
+    more = '+' if n == len(_UNSTABLE_MARKERS) else ''
+    return _UNSTABLE_MARKERS[n - 1], f"{n}{more} unstable direction{'s' if n > 1 or more else ''}"
+
+
+def _pca_axes(data, n_dim):
+    "The first `n_dim` principal axes (N, n_dim) of the rows of `data` and their variance shares."
     require(
         len(data) > n_dim,
         'number of points',
-        len(points),
-        f"more than {n_dim} are needed for a {n_dim}D PCA: pass a projection P (N, {n_dim}) or trajectories",
+        len(data),
+        f"more than {n_dim} are needed for a {n_dim}D PCA: pass a projection P or trajectories",
     )
-    return PCA(n_components=n_dim).fit(data).components_.T
+    pca = PCA(n_components=n_dim).fit(data)
+    return pca.components_.T, pca.explained_variance_ratio_
 
 
+def projection_axes(
+    rnn: RNN_numpy,  # The network
+    data: np.ndarray,  # States (M, N) whose principal axes are used
+    P,  # None or 'PCA', 'W_out', a dict {name: direction (N,)} or an array (N, n_dim)
+    n_dim: int,  # 2 or 3
+):
+    "Projection (N, n_dim) and the axis labels: principal axes, readout, named or given."
+    if P is None or (isinstance(P, str) and P == 'PCA'):
+        axes, shares = _pca_axes(data, n_dim)
+        return axes, [f"PC {i + 1} ({100 * v:.0f}% of variance)" for i, v in enumerate(shares)]
+    if isinstance(P, str):
+        require(P == 'W_out', 'P', P, "'PCA', 'W_out', a dict of directions or an (N, d) array")
+        W = rnn.W_out[:n_dim].T
+        labels = [f"output {i + 1}" for i in range(W.shape[1])]
+        if W.shape[1] < n_dim:  # the rest: principal axes of the points in the readout's null space
+            Q = np.linalg.qr(W)[0]
+            rest, shares = _pca_axes(data - (data @ Q) @ Q.T, n_dim - W.shape[1])
+            W = np.c_[W, rest]
+            labels += [
+                f"PC {i + 1} of the null space of W_out ({100 * v:.0f}%)"
+                for i, v in enumerate(shares)
+            ]
+        return W, labels
+    if isinstance(P, dict):
+        labels, P = list(P), np.stack([np.asarray(v, dtype=np.float64) for v in P.values()], 1)
+    else:
+        P = np.asarray(P, dtype=np.float64)
+        labels = [f"axis {i + 1}" for i in range(P.shape[-1])] if P.ndim == 2 else []
+    require(
+        P.ndim == 2 and P.shape[0] == rnn.N and P.shape[1] >= n_dim,
+        'P shape',
+        P.shape,
+        f"(N, {n_dim}) with N={rnn.N} is required",
+    )
+    return P[:, :n_dim], labels[:n_dim]
+
+# %% ../nbs/05_dynamics.ipynb #c0e1a009
+@patch
 def plot_fixed_points(
     self: DynamicSystemAnalyzer,
     projection: str = '2D',  # '2D' or '3D'
-    P: np.ndarray = None,  # Projection (N, 2 or 3); the principal axes of the points if `None`
+    P=None,  # Axes: None or 'PCA', 'W_out', a dict {name: direction (N,)} or an array (N, d)
     inputs: list = None,  # Input vectors (or fp_data keys) to show; all computed inputs if `None`
     trajectories: np.ndarray = None,  # States (N, n_steps, batch) drawn underneath
-    figsize=(7, 7),  # Figure size
+    figsize=(9, 6.5),  # Figure size
+    view: tuple = (25, -50),  # 3D: elevation and azimuth of the view, in degrees
 ):
     "A figure of the stored fixed points of the chosen inputs, projected on 2 or 3 axes."
     require(projection in ('2D', '3D'), 'projection', projection, "'2D' or '3D' is required")
@@ -903,69 +976,54 @@ def plot_fixed_points(
             f"call get_fixed_points for it first; computed inputs are {list(self.fp_data)}",
         )
     n_dim = int(projection[0])
-    data = {
-        k: {
-            t: np.asarray(self.fp_data[k].get(t, np.zeros((0, self.RNN.N)))).reshape(-1, self.RNN.N)
-            for t in _MARKERS
-        }
-        for k in keys
-    }
-    axis_name = 'PC' if P is None else 'axis'
-    if P is None:
-        P = _projection(
-            np.vstack([p for d in data.values() for p in d.values()]), trajectories, n_dim
-        )
-    P = np.asarray(P, dtype=np.float64)
-    require(
-        P.ndim == 2 and P.shape[0] == self.RNN.N and P.shape[1] >= n_dim,
-        'P shape',
-        P.shape,
-        f"(N, {n_dim}) with N={self.RNN.N} is required",
-    )
-    P = P[:, :n_dim]
+    points = {k: _point_kinds(self.fixed_points.get(k), self.fp_data[k], self.RNN.N) for k in keys}
+    data = np.vstack([p for p, _ in points.values()])
+    if len(data) <= n_dim and trajectories is not None:
+        data = np.vstack([data, trajectories.reshape(self.RNN.N, -1).T])
+    P, labels = projection_axes(self.RNN, data, P, n_dim)
     fig = plt.figure(figsize=figsize)
     ax = fig.add_subplot(projection='3d' if n_dim == 3 else None)
     if trajectories is not None:
         for traj in np.moveaxis(trajectories, 2, 0):
             ax.plot(*(traj.T @ P).T, color='0.75', lw=0.7, zorder=0)
-    colors = plt.get_cmap('tab10')
-    for j, k in enumerate(keys):
-        for t, (marker, label) in _MARKERS.items():
-            if len(data[k][t]):
-                ax.scatter(
-                    *(data[k][t] @ P).T,
-                    marker=marker,
-                    s=70,
-                    color=colors(j % 10),
-                    edgecolors='k',
-                    linewidths=0.5,
-                )
+    colors, present = plt.get_cmap('tab10'), set()
+    for j, (k, (states, kinds)) in enumerate(points.items()):
+        for kind in np.unique(kinds):
+            present.add(str(kind))
+            ax.scatter(
+                *(states[kinds == kind] @ P).T,
+                marker=_kind_style(kind)[0],
+                s=70,
+                color=colors(j % 10),
+                edgecolors='k',
+                linewidths=0.5,
+            )
     handles = [
         plt.Line2D([], [], ls='', marker='o', color=colors(j % 10), label=f"input {k}")
         for j, k in enumerate(keys)
     ]
-    present = [t for t in _MARKERS if any(len(data[k][t]) for k in keys)]
+    order = sorted(present, key=lambda kind: (kind != 'stable', kind == 'marginal', kind))
     handles += [
-        plt.Line2D([], [], ls='', marker=_MARKERS[t][0], color='0.4', label=_MARKERS[t][1])
-        for t in present
+        plt.Line2D([], [], ls='', marker=_kind_style(t)[0], color='0.4', label=_kind_style(t)[1])
+        for t in order
     ]
-    ax.legend(handles=handles, fontsize=8, loc='best')
-    for i, set_label in enumerate(
-        [ax.set_xlabel, ax.set_ylabel, getattr(ax, 'set_zlabel', None)][:n_dim]
+    ax.legend(handles=handles, fontsize=8, loc='upper left', bbox_to_anchor=(1.04, 1))
+    for set_label, label in zip(
+        [ax.set_xlabel, ax.set_ylabel, getattr(ax, 'set_zlabel', None)], labels
     ):
-        set_label(f"{axis_name} {i + 1}")
+        set_label(label, fontsize=9)
+    if n_dim == 3:
+        ax.view_init(*view)
     ax.set_title(f"Fixed points, {n_dim}D projection")
+    fig.subplots_adjust(left=0.08, right=0.68)
     return fig
-
-
-DynamicSystemAnalyzer.plot_fixed_points = plot_fixed_points
 
 # %% ../nbs/05_dynamics.ipynb #967be498
 def enumerate_relu_fixed_points(
     rnn: RNN_numpy,  # A ReLU network, small (N <= 16 or so: 2^N linear systems)
     input_vector,  # Constant input (n_inputs,)
 ):
-    "All fixed points of a ReLU network, by solving the linear system of every activation pattern: (K, N)."
+    "All fixed points of a ReLU network, from the linear system of each activation pattern: (K, N)."
     require(
         rnn.activation.name == 'relu',
         'activation',
@@ -984,7 +1042,7 @@ def enumerate_relu_fixed_points(
 
 # %% ../nbs/05_dynamics.ipynb #406c65df
 def order_along_curve(points: np.ndarray):  # Points (K, N), K >= 3, sampled along a curve
-    "Order of the points along the curve they sample (the longest path of their minimum spanning tree), and whether it closes."
+    "Order of the points along their curve (longest path of a spanning tree); whether it closes."
     D = np.linalg.norm(points[:, None] - points[None], axis=-1)
     tree = minimum_spanning_tree(D).toarray()
     tree = np.maximum(tree, tree.T)
@@ -1014,7 +1072,7 @@ def order_along_curve(points: np.ndarray):  # Points (K, N), K >= 3, sampled alo
 
 
 def _smooth(curve, closed, width=3):
-    "Moving average of the ordered points over `width` (odd) neighbours (wrapping round a closed curve)."
+    "Moving average of the ordered points over `width` (odd) neighbours, wrapping if closed."
     if width < 3 or len(curve) < 2 * width:
         return curve
     out = uniform_filter1d(curve, width, axis=0, mode='wrap' if closed else 'nearest')
@@ -1024,7 +1082,7 @@ def _smooth(curve, closed, width=3):
 
 
 def curve_geometry(points: np.ndarray):  # Points (K, N) sampled along a curve
-    "The points in order along their curve, whether it closes, its length and unit tangents (K, N) at the ordered points."
+    "Order of the points along their curve, whether it closes, its length, unit tangents (K, N)."
     order, closed = order_along_curve(points)
     curve = _smooth(points[order], closed)
     ahead, behind = (
@@ -1065,7 +1123,7 @@ class SlowManifold:
 
     @property
     def readout_angle(self) -> float:
-        "Median angle between the manifold's direction and the row space of W_out (90: hidden from the output)."
+        "Median angle between the manifold and the row space of W_out (90: hidden from the output)."
         return float(np.median(self.readout_subspace_angles))
 
     def __len__(self):
@@ -1073,15 +1131,17 @@ class SlowManifold:
 
     def __repr__(self):
         return (
-            f"SlowManifold(input={input_key(self.input_vector)}: a {self.kind} of {len(self)} slow points, length "
-            f"{self.length:.2f}, participation ratio {self.participation_ratio:.2f}, slowest eigenvalue (median) "
+            f"SlowManifold(input={input_key(self.input_vector)}: a {self.kind} of {len(self)} "
+            f"slow points, length "
+            f"{self.length:.2f}, participation ratio {self.participation_ratio:.2f}, "
+            "slowest eigenvalue (median) "
             f"{np.median(self.slow_eigenvalues):.2e}, next {np.median(self.next_eigenvalues):.2e}, "
             f"{self.readout_angle:.1f} deg from the readout)"
         )
 
 
 def _two_nearest_zero(E):
-    "Per row of eigenvalues (K, N), the real parts of the eigenvalue nearest zero and of the next nearest."
+    "Per row of eigenvalues (K, N), the real parts of the one nearest zero and of the next nearest."
     order = np.argsort(np.abs(E.real), axis=1, kind='stable')[:, :2]
     return np.take_along_axis(E.real, order, 1).T
 
@@ -1091,7 +1151,7 @@ def describe_manifold(
     points: np.ndarray,  # Slow points (K, N), K >= 4, sampled along a line or ring
     input_vector,  # The constant input
 ) -> SlowManifold:
-    "Order, shape, length, slowness and orientation against the readout of the curve of slow points `points`."
+    "Order, shape, length, slowness and readout angle of the curve of slow points `points`."
     u = check_input_vector(rnn, input_vector)
     points = np.asarray(points, dtype=np.float64)
     require(
@@ -1128,7 +1188,7 @@ def describe_manifold(
 def slow_manifold(
     self: DynamicSystemAnalyzer,
     input_vector,  # Constant input (n_inputs,)
-    initial_states: np.ndarray,  # States near the manifold (M, N), e.g. from trials (`sample_states`)
+    initial_states: np.ndarray,  # States near the manifold (M, N), e.g. from `sample_states`
     fun_tol: float = 2e-4,  # Slow points have tau^2 |dx/dt|^2 at most this
     diff_cutoff: float = 1e-3,  # Slow points closer than this are one
     seed=None,  # Seed or `np.random.Generator`
@@ -1167,7 +1227,7 @@ def _tangent(A, previous):
 
 
 def _correct(rnn, y, t, anchor, u0, du, tol=1e-12, max_iter=12):
-    "Newton from y onto G = 0 within the hyperplane t . (y - anchor) = 0: the point and whether it converged."
+    "Newton from y onto G = 0 within t . (y - anchor) = 0: the point and whether it converged."
     for _ in range(max_iter):
         G, A = _extended_jacobian(rnn, y[:-1], y[-1], u0, du)
         r = np.r_[G, t @ (y - anchor)]
@@ -1186,7 +1246,7 @@ def _correct(rnn, y, t, anchor, u0, du, tol=1e-12, max_iter=12):
 # %% ../nbs/05_dynamics.ipynb #7d7e6b4f
 @dataclass(repr=False)
 class Branch:
-    "One branch of fixed points followed along the input path u(lam) = u0 + lam (u1 - u0), 0 <= lam <= 1."
+    "A branch of fixed points along the input path u(lam) = u0 + lam (u1 - u0), 0 <= lam <= 1."
 
     lams: np.ndarray  # the path parameter at each step (S,)
     states: np.ndarray  # the fixed point at each step (S, N)
@@ -1201,18 +1261,19 @@ class Branch:
 
     @property
     def stability_changes(self) -> np.ndarray:
-        "Steps i after which the number of unstable directions changes (at folds, and at Hopf points)."
+        "Steps after which the number of unstable directions changes (at folds and Hopf points)."
         return np.flatnonzero(np.diff(self.n_unstable) != 0)
 
     def __repr__(self):
         return (
-            f"Branch({len(self)} steps, lam {self.lams[0]:.3g} -> {self.lams[-1]:.3g}, {len(self.fold_lams)} "
+            f"Branch({len(self)} steps, lam {self.lams[0]:.3g} -> {self.lams[-1]:.3g}, "
+            f"{len(self.fold_lams)} "
             f"fold(s), unstable directions {self.n_unstable[0]} -> {self.n_unstable[-1]})"
         )
 
 
 def _land(rnn, y_in, y_out, edge, u0, du, tol=1e-12):
-    "The fixed point at lam = edge, between a step inside the path (y_in) and one past its end (y_out)."
+    "The fixed point at lam = edge, between a step inside the path (y_in) and one past it (y_out)."
     w = (edge - y_in[-1]) / (y_out[-1] - y_in[-1])
     x = (1 - w) * y_in[:-1] + w * y_out[:-1]
     for _ in range(20):
@@ -1224,7 +1285,7 @@ def _land(rnn, y_in, y_out, edge, u0, du, tol=1e-12):
 
 
 def _refine_fold(rnn, y, t, h, u0, du, n_bisect=50):
-    "Bisect the arclength between y (tangent t) and the step h further, where the lam-component of the tangent flips."
+    "Bisect the arclength from y (tangent t) to h further, where the tangent's lam-part flips."
     lo, hi, best = 0.0, h, y
     for _ in range(n_bisect):
         s = (lo + hi) / 2
@@ -1253,7 +1314,7 @@ def follow_branch(
     h_min: float = 1e-8,  # Shortest step: the branch ends if even this fails
     max_steps: int = 5000,  # Steps at most
 ) -> Branch:
-    "Follow the fixed point x0 by pseudo-arclength continuation (Euler predictor, Newton corrector) until lam leaves [0, 1]."
+    "Follow x0 by pseudo-arclength continuation (Euler predictor, Newton corrector) out of [0, 1]."
     du = np.asarray(u1, dtype=np.float64) - u0
     direction = 1.0 if lam0 == 0 else -1.0
     y = np.r_[x0, lam0]
@@ -1307,7 +1368,8 @@ class Continuation:
     def __repr__(self):
         folds = ', '.join(f"{l:.6f}" for l in self.fold_lams)
         return (
-            f"Continuation(input {input_key(self.u0)} -> {input_key(self.u1)}: {len(self.branches)} branches, "
+            f"Continuation(input {input_key(self.u0)} -> {input_key(self.u1)}: "
+            f"{len(self.branches)} branches, "
             f"{len(self.fold_lams)} folds at lam = [{folds}])"
         )
 
@@ -1329,7 +1391,7 @@ def continue_fixed_points(
     seed=None,  # Seed or `np.random.Generator` of the searches at u0 and u1
     **branch_kwargs,  # Passed to `follow_branch` (h, h_max, max_steps)
 ) -> Continuation:
-    "Follow every fixed point at u0 (and every one at u1 not reached so) along the straight path from u0 to u1."
+    "Follow every fixed point at u0 (and at u1, if not reached) along the straight path to u1."
     u0, u1 = check_input_vector(self.RNN, u0), check_input_vector(self.RNN, u1)
     rng = np.random.default_rng(seed)
     branches = []
@@ -1342,11 +1404,11 @@ def continue_fixed_points(
 # %% ../nbs/05_dynamics.ipynb #a2cfabac
 def plot_bifurcation(
     continuation: Continuation,  # What `continue_fixed_points` returned
-    coordinate: np.ndarray = None,  # State direction (N,) on the vertical axis; the states' first PC if `None`
+    coordinate: np.ndarray = None,  # State direction (N,) on the vertical axis; first PC if `None`
     ylabel: str = None,  # Label of the vertical axis
     ax=None,  # Axes to draw in; a new figure if `None`
 ):
-    "The bifurcation diagram: each branch's state coordinate against the input, solid where stable, dashed where not."
+    "The bifurcation diagram: each branch against the input, solid where stable, dashed where not."
     du = continuation.u1 - continuation.u0
     # the input channel that moves most
     i = int(np.argmax(np.abs(du)))
