@@ -721,7 +721,7 @@ def _search(self: DynamicSystemAnalyzer, u, starts, s: FixedPointSettings, patie
             k = 2 * k  # the indices say a point is missing: look farther
         confirming = False
         midpoints = 0.5 * (known[pairs[:, 0]] + known[pairs[:, 1]])
-        n_more = patience if not exact or quiet else patience // 4
+        n_more = patience if not exact or quiet or not len(known) else patience // 4
         starts = np.concatenate(
             [
                 midpoints,

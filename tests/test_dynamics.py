@@ -1,5 +1,6 @@
-"Fixed-point search: completeness against exact answers and against the reference search, on many networks."
+"Fixed-point search: completeness against exact answers and the reference search, on many networks."
 
+import itertools
 import warnings
 
 import numpy as np
@@ -8,6 +9,8 @@ import pytest
 from rnn_pipeline.dynamics import (
     DynamicSystemAnalyzer,
     enumerate_relu_fixed_points,
+    fixed_point_indices,
+    newton_roots,
     scipy_fixed_points,
 )
 from rnn_pipeline.examples import load_example
@@ -65,7 +68,7 @@ def check_result(fps, rnn, u, tol=1e-10, diff_cutoff=1e-7):
 
 
 def test_relu_networks_all_fixed_points_and_nothing_else():
-    "Fresh seeds (the notebook uses 0-999): every fixed point of every network with >= 3 of them, and no other point."
+    "Fresh seeds (the notebook uses 0-999): every fixed point of networks with >= 3, no other."
     u, tested, failures = np.array([0.5, -0.5]), 0, []
     for seed in range(1000, 3000):
         net = random_relu_network(int(np.random.default_rng(seed).integers(3, 11)), seed)
@@ -82,7 +85,7 @@ def test_relu_networks_all_fixed_points_and_nothing_else():
 
 
 def compare_with_reference(gain, seeds=range(20)):
-    "Points found by the batched search, by the reference, and the reference's points the batched search missed, in all."
+    "Points found by the batched search, by the reference, and the reference's points missed."
     u, n_batched, n_reference, n_missed = np.array([0.2, -0.1]), 0, 0, 0
     for seed in seeds:
         net = random_tanh_network(int(np.random.default_rng(seed).integers(10, 31)), seed, gain)
@@ -96,14 +99,14 @@ def compare_with_reference(gain, seeds=range(20)):
 
 
 def test_tanh_networks_find_what_the_reference_finds():
-    "Random tanh networks with 1 to 11 fixed points: the batched search finds every point the reference finds."
+    "Random tanh networks with 1 to 11 fixed points: batched finds all the reference does."
     n_batched, n_reference, n_missed = compare_with_reference(gain=2.5)
     assert n_missed == 0 and n_batched >= n_reference > 40
 
 
 def test_chaotic_tanh_networks_mostly_find_what_the_reference_finds():
-    """Deep in the chaotic regime (3 to 29 fixed points, mostly unstable) neither search is complete: the batched one
-    finds more in all and misses at most 2% of the reference's points (3 of 178 when this test was written)."""
+    """Deep in the chaotic regime (3 to 29 fixed points, mostly unstable) neither search is
+    complete: the batched one finds more in all and misses at most 2% of the reference's points."""
     n_batched, n_reference, n_missed = compare_with_reference(gain=3.5)
     assert n_batched > n_reference and n_missed <= 0.02 * n_reference
 
@@ -130,8 +133,8 @@ def test_example_networks_against_the_reference(name, u):
 
 
 def test_warm_start_follows_the_points():
-    """Warm starts along a sweep of the input find every point a full search finds (near a fold, where two points are
-    about to collide, they can keep points that a full search misses)."""
+    """Warm starts along a sweep of the input find every point a full search finds (near a fold,
+    where two points are about to collide, they can keep points that a full search misses)."""
     net = load_example('flipflop3').rnn_numpy
     analyzer = DynamicSystemAnalyzer(net)
     analyzer.get_fixed_points(np.zeros(3), seed=0)
@@ -145,7 +148,7 @@ def test_warm_start_follows_the_points():
 
 
 def test_slow_points_are_slow():
-    "Approx mode returns only points whose original speed |-x + f(z)|^2 = tau^2 |dx/dt|^2 is at most fun_tol."
+    "Approx mode returns only points whose original speed |-x + f(z)|^2 is at most fun_tol."
     net = load_example('memory_angle').rnn_numpy
     for fun_tol in (2e-6, 2e-3):
         slow = DynamicSystemAnalyzer(net).get_fixed_points(
@@ -175,7 +178,7 @@ def test_no_fixed_point_warns():
 
 
 def test_original_calls_keep_their_meaning():
-    "An original script's keywords and unpacking work; a keyword the search does not use is an error, not dropped."
+    "An original script's keywords and unpacking work; an unused keyword is an error."
     net = load_example('flipflop3').rnn_numpy
     analyzer = DynamicSystemAnalyzer(net, patience=50)
     assert analyzer.settings.patience == 50
@@ -203,7 +206,7 @@ def test_original_calls_keep_their_meaning():
 
 
 def test_continuation_finds_the_folds_of_bistable_switches():
-    "Folds of uncoupled tanh clusters, at the input where theory puts them, from either end of the path."
+    "Folds of uncoupled tanh clusters, at the input where theory puts them, from either end."
     n, g = 15, 2.5
     net = RNN_numpy(
         3 * n,
@@ -219,6 +222,102 @@ def test_continuation_finds_the_folds_of_bistable_switches():
     path = DynamicSystemAnalyzer(net).continue_fixed_points(
         np.zeros(3), np.array([0, 1.0, 0]), seed=0
     )
-    # 27 fixed points at u0: 9 pairs that meet at a fold (one branch each, out and back) and 9 that go on to u1
+    # 27 fixed points at u0: 9 pairs that meet at a fold (one branch each, out and back)
+    # and 9 that go on to u1
     assert len(path.branches) == 18 and len(path.fold_lams) == 9
     assert np.abs(path.fold_lams - h).max() < 1e-6
+
+
+def clustered_tanh(N, n_clusters, gain=2.0, eps=0.2, seed=1):
+    "Bistable tanh clusters with a weak random coupling (as in benchmarks/fixed_points.py)."
+    rng = np.random.default_rng(seed)
+    W = eps * rng.standard_normal((N, N)) / np.sqrt(N)
+    groups = np.array_split(np.arange(N), n_clusters)
+    for group in groups:
+        W[np.ix_(group, group)] += gain / len(group)
+    net = RNN_numpy(
+        N,
+        1,
+        10,
+        rng.standard_normal((N, 3)),
+        W,
+        rng.standard_normal((3, N)) / np.sqrt(N),
+        activation='tanh',
+    )
+    # the true points: Newton from every combination of the clusters' states
+    m = 0.9575040240772687
+    starts = np.zeros((3**n_clusters, N))
+    for i, code in enumerate(itertools.product([-m, 0, m], repeat=n_clusters)):
+        for group, v in zip(groups, code):
+            starts[i, group] = v
+    truth = newton_roots(net, starts, np.zeros(3), wave=len(starts))[0]
+    assert len(truth) == 3**n_clusters
+    return net, truth
+
+
+def test_clustered_network_every_fixed_point_by_default():
+    "Issue 16: N = 256, 4 clusters, 81 fixed points: the defaults find all and nothing else."
+    net, truth = clustered_tanh(256, 4)
+    u = np.zeros(3)
+    for seed in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter('error', UserWarning)  # no cap, max_rounds or index warning
+            fps = DynamicSystemAnalyzer(net).get_fixed_points(u, seed=seed)
+        check_result(fps, net, u)
+        assert len(fps) == 81 and not len(unmatched(fps.points, truth, 1e-6))
+        assert sorted(np.bincount(fps.n_unstable_modes)) == sorted([16, 32, 24, 8, 1])
+        assert fixed_point_indices(net, fps.points, u).sum() == 1
+
+
+def test_index_check_warns_when_the_search_is_cut_short():
+    "A search stopped after one round has points whose indices do not sum to 1, and says so."
+    net, truth = clustered_tanh(100, 3)
+    with pytest.warns(UserWarning, match='sum to'):
+        fps = DynamicSystemAnalyzer(net).get_fixed_points(np.zeros(3), seed=0, max_rounds=1)
+    assert len(fps) < len(truth)
+
+
+def test_slow_points_merge_near_duplicates():
+    "Issue 19: approx mode on the flip-flop gives one slow point per exact point, not 100 copies."
+    net = load_example('flipflop3').rnn_numpy
+    u = np.zeros(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UserWarning)
+        slow = DynamicSystemAnalyzer(net).get_fixed_points(u, 'approx', seed=0)
+    exact = DynamicSystemAnalyzer(net).get_fixed_points(u, seed=0)
+    assert len(slow) == len(exact) == 27
+    assert not len(unmatched(slow.points, exact.points, 1e-3))
+    assert (
+        'slow points, not fixed points' in repr(slow) and 'stable,' not in repr(slow).split(';')[0]
+    )
+
+
+def test_a_cap_is_announced():
+    "When stop_length ends the search, a warning says so (in both modes)."
+    net, _ = clustered_tanh(100, 3)
+    for mode in ('exact', 'approx'):
+        with pytest.warns(UserWarning, match='more than stop_length=5'):
+            fps = DynamicSystemAnalyzer(net).get_fixed_points(
+                np.zeros(3), mode, seed=0, stop_length=5
+            )
+        assert len(fps) == 5
+
+
+def test_indexing_and_unused_settings():
+    "fps[0] is the first point as a FixedPoints; settings a mode or method does not use are errors."
+    net, _ = clustered_tanh(100, 3)
+    analyzer = DynamicSystemAnalyzer(net)
+    fps = analyzer.get_fixed_points(np.zeros(3), seed=0)
+    first = fps[0]
+    assert len(first) == 1 and np.array_equal(first.points[0], fps.points[0])
+    assert [len(p) for p in fps] == [1] * len(fps)
+    with pytest.raises(IndexError, match='out of range'):
+        fps[len(fps)]
+    for bad, name in (
+        (dict(merge_tol=1e-2), 'merge_tol'),
+        (dict(mode='approx', tol=1e-9), 'tol'),
+        (dict(method='scipy', max_iter=3), 'max_iter'),
+        (dict(method='scipy', warm_start=True), 'warm_start'),
+    ):
+        with pytest.raises(ValueError, match=name):
+            analyzer.get_fixed_points(np.zeros(3), seed=0, **bad)
