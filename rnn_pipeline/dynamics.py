@@ -622,6 +622,12 @@ class DynamicSystemAnalyzer:
 
     def _input(self, input_vector, Input):
         "The input given as `input_vector` or, as in the original pipeline, `Input`."
+        require(
+            input_vector is None or Input is None,
+            'Input',
+            'given with input_vector',
+            "give the input once, as input_vector or as Input",
+        )
         return check_input_vector(self.RNN, input_vector if Input is None else Input)
 
 # %% ../nbs/05_dynamics.ipynb #3ac3d85e
@@ -649,6 +655,18 @@ def get_fixed_points(
             if v is not None and v is not False
         ]
         require(not given, 'keyword', given, "method='scipy' starts from Gaussian states only")
+    require(
+        not (warm_start and initial_states is not None),
+        'keyword',
+        ['initial_states'],
+        "warm_start=True starts from the stored points only",
+    )
+    require(
+        initial_states is None or 'n_starts' not in settings,
+        'keyword',
+        ['n_starts'],
+        "initial_states replace the n_starts trajectories",
+    )
     rng = np.random.default_rng(seed)
     if s.method == 'scipy':
         points = scipy_fixed_points(
