@@ -454,5 +454,9 @@ if __name__ == '__main__':
         'single thread (OMP_NUM_THREADS=1); times vary with the load of the machine',
         'recall of the trained networks is against the union of the default search from '
         f'{args.repeats} seeds, a search with 8x the starts and patience, and method=scipy',
+        'on networks of 50 units with a few fixed points the floor is a millisecond or less, so '
+        'the ratio there measures the fixed cost of a search (trajectories, a confirmation round)',
+        'ReLU networks are unbounded: the index test (indices sum to 1) does not apply to them, '
+        'and a point whose activation pattern differs from all found ones in many units can be missed',
     ]
     print(f"\nwrote {save(tables, notes)}")
