@@ -457,6 +457,7 @@ if __name__ == '__main__':
         'on networks of 50 units with a few fixed points the floor is a millisecond or less, so '
         'the ratio there measures the fixed cost of a search (trajectories, a confirmation round)',
         'ReLU networks are unbounded: the index test (indices sum to 1) does not apply to them, '
-        'and a point whose activation pattern differs from all found ones in many units can be missed',
+        'and a point whose activation pattern differs from all found ones in many units can be '
+        'missed',
     ]
     print(f"\nwrote {save(tables, notes)}")
