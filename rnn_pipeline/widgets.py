@@ -181,6 +181,7 @@ class FixedPointExplorer:
         )
         self.result = None
         self._fresh(first, None if given else starts, how='first search')
+        self.how = 'first search'  # how the points shown were found
         self.P = self._projection()
         self._draw(figsize)
         for s in self.sliders:
@@ -234,10 +235,11 @@ def _presets(self: FixedPointExplorer, task):
         f'{label} (continuous attractor)': (np.asarray(u, float), self.trajectories[:, step])
         for label, (u, step) in task.slow_point_inputs().items()
     }
-    drawn = copy.deepcopy(task)
+    drawn = copy.deepcopy(task)  # the task's own generator is left alone
     drawn.rng = np.random.default_rng(self.seed)
+    inputs = drawn.fixed_point_inputs()
     epochs = {f'trial {k}': u for k, u in drawn.epoch_inputs().items()}
-    for label, u in {**task.fixed_point_inputs(), **epochs}.items():
+    for label, u in {**inputs, **epochs}.items():
         if not any(np.allclose(u, v) for v, _ in presets.values()):
             presets[label] = (np.asarray(u, float), None)
     return presets
@@ -274,8 +276,8 @@ def _projection(self: FixedPointExplorer):
         if self.trajectories is not None
         else self.result.points
     )
-    if len(data) < 3:
-        return np.eye(self.rnn.N)[:, :2] if self.rnn.N >= 2 else np.c_[np.eye(1), np.zeros(1)]
+    if len(data) < 3 or self.rnn.N < 2:
+        return np.eye(self.rnn.N, 2)
     return PCA(n_components=2).fit(data).components_.T
 
 # %% ../nbs/10_widgets.ipynb #5c1d2e09
@@ -323,6 +325,7 @@ def search(self: FixedPointExplorer, starts: np.ndarray = None):
     start = time.perf_counter()
     self.gone, self.trails, self.events = [], {}, []
     self._fresh(self.input_vector, starts)
+    self.how = 'searched from scratch'
     self._refresh(f'searched from scratch ({1e3 * (time.perf_counter() - start):.0f} ms)')
 
 # %% ../nbs/10_widgets.ipynb #5c1d2e12
@@ -384,7 +387,7 @@ def update(self: FixedPointExplorer):
         self._fresh(u1, followed=followed, how=how)
     for i, x in zip(self.ids, self.result.points @ self.P):
         self.trails.setdefault(int(i), []).append(x)
-    elapsed = time.perf_counter() - start
+    elapsed, self.how = time.perf_counter() - start, how
     self._refresh(f"{how} ({1e3 * elapsed:.0f} ms)")
     return elapsed
 
