@@ -41,11 +41,11 @@ def explorer_box(
     image: widgets.Image,  # The figure
     controls_width: str = '32%',  # Width of the controls' column (CSS)
 ) -> widgets.HBox:
-    "An explorer's widget: its controls in a column beside its figure, which scales to the width left."
+    "An explorer's widget: its controls in a column beside its figure, which takes the width left."
     for c in controls:
         c.layout.width = '100%'
         if hasattr(c.style, 'description_width'):
-            c.style.description_width = '40%'
+            c.style.description_width = '35%'
     column = widgets.VBox(
         controls,
         layout=widgets.Layout(
@@ -321,7 +321,7 @@ def _fresh(self: FixedPointExplorer, u, starts=None, followed=None, how='search'
 # %% ../nbs/10_widgets.ipynb #5c1d2e10
 @patch
 def search(self: FixedPointExplorer, starts: np.ndarray = None):
-    "Search the fixed points of the sliders' input from scratch (from `starts` if given) and redraw."
+    "Search the fixed points of the sliders' input from scratch (from `starts`) and redraw."
     start = time.perf_counter()
     self.gone, self.trails, self.events = [], {}, []
     self._fresh(self.input_vector, starts)
@@ -360,7 +360,7 @@ def _follow_lost(self: FixedPointExplorer, X, arrived, reached, u0, u1):
 # %% ../nbs/10_widgets.ipynb #5c1d2e13
 @patch
 def update(self: FixedPointExplorer):
-    "Follow the points to the sliders' input (a search afresh where that fails) and redraw; seconds."
+    "Follow the points to the sliders' input (searching afresh where that fails); seconds taken."
     start, u0, u1 = time.perf_counter(), self.result.input_vector, self.input_vector
     X = self.result.points.copy()
     if self.mode == 'exact':
@@ -486,7 +486,8 @@ def _refresh(self: FixedPointExplorer, how):
         f"{len(self.result)} points: {counts}",
         f"at {self._input_text(self.result.input_vector)}",
     ]
-    self.status.value = '<br>'.join(lines + [how] + self.events)
+    text = '<br>'.join(lines + [how] + self.events)
+    self.status.value = f'<div style="font-size: 85%; line-height: 1.35">{text}</div>'
 
 # %% ../nbs/10_widgets.ipynb #5c1d2e18
 @patch
