@@ -78,7 +78,7 @@ def _newton_rows(rnn, X, U, tol, max_iter):
         last[active], F[active] = step, rnn.rhs(X[active], U[active])
     return X, ok
 
-
+# %% ../nbs/10_widgets.ipynb #6a000001
 def step_fixed_points(
     rnn: RNN_numpy,  # The network
     points: np.ndarray,  # Its fixed points (K, N) under `u0`
@@ -251,7 +251,7 @@ def _channel_range(task, presets, i):
     lo, hi = float(values.min()), float(values.max())
     return (lo, hi) if hi > lo else (lo - 1, hi + 1)
 
-
+# %% ../nbs/10_widgets.ipynb #6a000002
 @patch
 def _slider(self: FixedPointExplorer, i, value, task):
     "The slider of input channel `i`, named after it."
@@ -293,7 +293,7 @@ def _identify(self: FixedPointExplorer, points, reference, reference_ids):
     self._next_id += len(new)
     return ids, new
 
-
+# %% ../nbs/10_widgets.ipynb #6a000003
 @patch
 def _fresh(self: FixedPointExplorer, u, starts=None, followed=None, how='search'):
     "Search the points of input `u` afresh (from `starts`), with the `followed` points (X, ids)."
@@ -397,7 +397,7 @@ def _tol(self: FixedPointExplorer) -> float:
     "|dx/dt| below which a point is a fixed point."
     return self.fp_kwargs.get('tol', self.analyzer.settings.tol)
 
-
+# %% ../nbs/10_widgets.ipynb #6a000004
 @patch
 def _input_text(self: FixedPointExplorer, u, direction=None):
     "An input in words: every channel, or only the one that moves most along `direction`."
@@ -406,7 +406,7 @@ def _input_text(self: FixedPointExplorer, u, direction=None):
         return f"{self.names[i]} {u[i]:.2f}"
     return ', '.join(f"{n} {v:.2f}" for n, v in zip(self.names, u))
 
-
+# %% ../nbs/10_widgets.ipynb #6a000005
 @patch
 def _event(self: FixedPointExplorer, text):
     "Keep `text` among the last events that the status shows."
@@ -449,7 +449,7 @@ def _background(self: FixedPointExplorer):
     self.canvas.draw()
     self.background = self.canvas.copy_from_bbox(self.fig.bbox)
 
-
+# %% ../nbs/10_widgets.ipynb #6a000006
 @patch
 def _refresh(self: FixedPointExplorer, how):
     "Move the markers and paths, draw them over the background, show the image and the status."
@@ -496,7 +496,7 @@ def _on_slider(self: FixedPointExplorer, change):
     if not self._holding:
         self.update()
 
-
+# %% ../nbs/10_widgets.ipynb #6a000007
 @patch
 def _apply_preset(self: FixedPointExplorer, change):
     "Set the sliders to the chosen preset's input, then search it from scratch."
@@ -533,7 +533,7 @@ def control_widget(control: Control):
         readout_format='.3g',
     )
 
-
+# %% ../nbs/10_widgets.ipynb #6a000008
 def condition_controls(task: Task) -> dict:
     "Widgets for the conditions of `task`, by condition key, as its `explorer_controls` says."
     return {key: control_widget(c) for key, c in task.explorer_controls().items()}
