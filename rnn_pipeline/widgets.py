@@ -606,6 +606,8 @@ class TrialExplorer:
         for ax in (self.ax_in, self.ax_out):
             ax.legend(loc='upper left', bbox_to_anchor=(1, 1), fontsize='x-small', frameon=False)
         self.update()
+        # the layout, found once, stays: an update only redraws
+        self.fig.set_layout_engine('none')
 
     def update(self):
         "Run the network on the controls' condition and redraw; returns the seconds it took."
