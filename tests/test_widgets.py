@@ -120,3 +120,16 @@ def test_trial_explorer_on_a_users_task(bistable):
     assert repr(trials) == 'TrialExplorer(TaskDrive: drive -0.5)'
     unnamed = TrialExplorer(bistable, TaskUnnamed(seed=0))
     assert [l.get_label() for l in unnamed.input_lines] == ['input 0']
+
+
+def test_fixed_point_explorer_without_a_task_and_in_approx_mode(bistable):
+    bare = FixedPointExplorer(bistable)
+    assert [(s.description, s.min, s.max) for s in bare.sliders] == [('input 0', -1.0, 1.0)]
+    assert bare.presets == {} and len(bare.result) == 3
+    bare.sliders[0].value = -0.8  # past the other fold: the upper memory and the saddle vanish
+    assert len(bare.result) == 1 and bare.result.points[0, 0] < -0.9 and len(bare.gone) == 2
+    slow = FixedPointExplorer(bistable, TaskDrive(seed=0), mode='approx', fun_tol=1e-6)
+    image = slow.image.value
+    slow.sliders[0].value = 0.2
+    assert slow.how == 'warm-started' and slow.image.value != image
+    assert (np.abs(slow.rnn.rhs(slow.result.points, [0.2])) < 1e-2).all()
