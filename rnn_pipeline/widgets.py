@@ -128,6 +128,7 @@ def match_points(
 
 # %% ../nbs/10_widgets.ipynb #97254c88
 _MARKERS = dict(stable='o', unstable='X', marginal='^')
+_TRAIL = 500  # positions of a point's path kept
 # a colour per point, told apart: the dark halves of two palettes, then the light halves
 _PALETTE = np.array(
     colormaps['tab20'].colors[0::2]
@@ -238,11 +239,25 @@ def _presets(self: FixedPointExplorer, task):
     drawn = copy.deepcopy(task)  # the task's own generator is left alone
     drawn.rng = np.random.default_rng(self.seed)
     inputs = drawn.fixed_point_inputs()
-    epochs = {f'trial {k}': u for k, u in drawn.epoch_inputs().items()}
-    for label, u in {**inputs, **epochs}.items():
+    for name, condition in _menu_conditions(drawn):
+        inputs.update({f'{name}: {k}': u for k, u in drawn.epoch_inputs(**condition).items()})
+    for label, u in inputs.items():
         if not any(np.allclose(u, v) for v, _ in presets.values()):
             presets[label] = (np.asarray(u, float), None)
     return presets
+
+# %% ../nbs/10_widgets.ipynb #6c000001
+def _menu_conditions(task):
+    "(label, condition) of a trial per option of each of the task's menus; one drawn trial if none."
+    controls = task.explorer_controls()
+    values = {k: c.value for k, c in controls.items()}
+    conditions = [
+        (f'{c.label} {option}', task.condition_from_controls({**values, key: option}))
+        for key, c in controls.items()
+        if c.options is not None
+        for option in c.options
+    ]
+    return conditions or [('trial', {})]
 
 # %% ../nbs/10_widgets.ipynb #5c1d2e05
 def _channel_range(task, presets, i):
@@ -386,7 +401,9 @@ def update(self: FixedPointExplorer):
     if how == 'search after following':
         self._fresh(u1, followed=followed, how=how)
     for i, x in zip(self.ids, self.result.points @ self.P):
-        self.trails.setdefault(int(i), []).append(x)
+        trail = self.trails.setdefault(int(i), [])
+        trail.append(x)
+        del trail[:-_TRAIL]
     elapsed, self.how = time.perf_counter() - start, how
     self._refresh(f"{how} ({1e3 * elapsed:.0f} ms)")
     return elapsed
