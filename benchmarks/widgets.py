@@ -1,30 +1,68 @@
-"""Milliseconds per explorer update for the shipped N = 100 flip-flop network (goal: under 200 ms).
+"""Milliseconds per explorer update for the shipped N = 100 flip-flop network (goal: under 200 ms a move).
 
-A FixedPointExplorer update recomputes the fixed points warm-started from the previous input's points and
-re-renders the figure; a TrialExplorer update runs one trial and re-renders. Each slider is moved through
-small steps, as a user dragging it would.
-Run: python benchmarks/widgets.py [--moves 40]
+A FixedPointExplorer slider move follows every fixed point to the new input by continuation (Newton from
+the old points, the input step halved where a point stops converging), classifies them and looks for new
+points from states of the task's trials, then redraws. A move across a fold (points vanish) also follows
+the lost points by pseudo-arclength continuation and searches afresh; a preset or the button searches
+from scratch. A TrialExplorer update runs one trial and redraws. Each slider moves in small steps, as a
+user dragging it.
+Run: python benchmarks/widgets.py [--moves 20]
+Prints a table and writes benchmarks/results/widgets.json.
 """
 
-import argparse, statistics
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 
 from rnn_pipeline.examples import load_example
-from rnn_pipeline.widgets import FixedPointExplorer, TrialExplorer
+from rnn_pipeline.widgets import FixedPointExplorer, TrialExplorer, step_fixed_points
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def fixed_point_updates(moves):
-    "Seconds of each FixedPointExplorer update while input 0 and then input 1 move in small steps."
-    ex = load_example('flipflop3')
-    explorer = FixedPointExplorer(ex.rnn_numpy, ex.task, input_vector=np.zeros(3))
+def continuation_steps(explorer, moves):
+    "Seconds of `step_fixed_points` alone for `moves` small steps of input 2 from zero."
+    u, times = explorer.result.input_vector, []
+    X = explorer.result.points
+    for v in np.linspace(0, 0.04, moves + 1)[1:]:
+        u1 = u.copy()
+        u1[2] = v
+        start = clock()
+        X, arrived, _ = step_fixed_points(explorer.rnn, X, u, u1)
+        times.append(clock() - start)
+        assert arrived.all(), 'a point was lost where none should be'
+        u = u1
+    return times
+
+
+def slider_moves(explorer, slider, values):
+    "Seconds of each update while `slider` takes `values`, by how the update found its points."
+    by_kind = {}
+    for v in values:
+        explorer._holding = True  # one update per move, timed here
+        slider.value = float(v)
+        explorer._holding = False
+        start = clock()
+        explorer.update()
+        by_kind.setdefault(explorer.how, []).append(clock() - start)
+    return by_kind
+
+
+def fresh_searches(explorer, n):
+    "Seconds of `n` searches from scratch (the button) of the sliders' input."
     times = []
-    for slider in explorer.sliders[:2]:
-        for value in np.linspace(0, 0.5, moves // 2):
-            explorer._holding = True
-            slider.value = float(value)
-            explorer._holding = False
-            times.append(explorer.update())
+    for _ in range(n):
+        start = clock()
+        explorer.search()
+        times.append(clock() - start)
     return times
 
 
@@ -35,21 +73,109 @@ def trial_updates(moves):
     control = explorer.controls['seed']
     times = []
     for value in range(moves):
-        control.value = value % (control.max + 1)
-        times.append(explorer.update())
+        start = clock()
+        control.value = (value + 1) % (control.max + 1)
+        times.append(clock() - start)
     return times
+
+
+def clock():
+    "Wall-clock and CPU seconds of this process, as an array (differences of two are both)."
+    return np.array([time.perf_counter(), time.process_time()])
+
+
+def row(name, n_points, times):
+    "A table row: wall-clock median, 90th percentile and maximum, then the CPU time's median, in ms."
+    wall, cpu = sorted(1e3 * t[0] for t in times), sorted(1e3 * t[1] for t in times)
+    return [
+        name,
+        n_points,
+        len(wall),
+        round(statistics.median(wall), 1),
+        round(wall[int(0.9 * (len(wall) - 1))], 1),
+        round(wall[-1], 1),
+        round(statistics.median(cpu), 1),
+    ]
+
+
+def machine():
+    import torch
+
+    return (
+        f"{platform.system()} {platform.machine()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, torch {torch.__version__} with {torch.get_num_threads()} thread(s)"
+    )
+
+
+def write(tables, notes):
+    "benchmarks/results/widgets.json, through benchmarks/_results.py where it exists."
+    title = 'Explorer updates at N = 100'
+    try:
+        from _results import table, write_results
+    except ImportError:
+        path = Path(__file__).resolve().parent / 'results' / 'widgets.json'
+        path.parent.mkdir(exist_ok=True)
+        doc = dict(
+            benchmark='widgets',
+            title=title,
+            machine=machine(),
+            date=datetime.date.today().isoformat(),
+            tables=[dict(caption=c, columns=cols, rows=rows) for c, cols, rows in tables],
+            notes=notes,
+        )
+        path.write_text(json.dumps(doc, indent=1) + '\n')
+        return path
+    return write_results('widgets', title, [table(*t) for t in tables], notes=notes)
 
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--moves', type=int, default=40)
+    parser.add_argument('--moves', type=int, default=20)
     args = parser.parse_args()
-    for name, times in (
-        ('FixedPointExplorer', fixed_point_updates(args.moves)),
-        ('TrialExplorer', trial_updates(args.moves)),
-    ):
-        ms = [1e3 * t for t in times]
-        print(
-            f"{name:<20} N=100: median {statistics.median(ms):6.1f} ms, 90th percentile {sorted(ms)[int(0.9 * len(ms))]:6.1f} ms, "
-            f"max {max(ms):6.1f} ms over {len(ms)} updates"
+    ex = load_example('flipflop3')
+    explorer = FixedPointExplorer(ex.rnn_numpy, ex.task, input_vector=np.zeros(3))
+    n = len(explorer.result)
+    rows = [
+        row(
+            'continuation step alone (step_fixed_points)',
+            n,
+            continuation_steps(explorer, args.moves),
         )
+    ]
+    moves = slider_moves(explorer, explorer.sliders[2], np.linspace(0, 0.04, args.moves + 1)[1:])
+    rows.append(row('slider move, points followed', n, moves.pop('followed')))
+    explorer.search()
+    across = slider_moves(explorer, explorer.sliders[0], np.linspace(0, 0.3, 7)[1:])
+    for how, times in moves.items():  # a point found from the trials' states, not followed
+        rows.append(row(f'slider move, {how}', n, times))
+    for how, times in across.items():
+        label = (
+            'slider move across folds (search afresh)'
+            if 'search' in how
+            else 'slider move after folds'
+        )
+        rows.append(row(label, f'{n} -> {len(explorer.result)}', times))
+    explorer.sliders[0].value = 0.0
+    rows.append(
+        row('search from scratch (button)', len(explorer.result), fresh_searches(explorer, 5))
+    )
+    rows.append(row('TrialExplorer update (one trial, redraw)', '', trial_updates(args.moves)))
+    columns = ['update', 'fixed points', 'updates', 'median ms', '90th pct ms', 'max ms', 'CPU ms']
+    widths = [44, 13, 8, 10, 12, 8, 7]
+    print(' '.join(f'{c:<{w}}' for c, w in zip(columns, widths)))
+    for r in rows:
+        print(' '.join(f'{str(v):<{w}}' for v, w in zip(r, widths)))
+    load = os.getloadavg()
+    notes = [
+        f"flipflop3 example (N = 100, 3 inputs), {args.moves} slider moves of 0.002 on input 2 (no "
+        "bifurcation), then input 0 from 0 to 0.3 in steps of 0.05 (memories and saddles meet in folds).",
+        "Goal: a slider move that follows the points under 200 ms; a move across a fold follows the lost "
+        "points with follow_branch and searches afresh, and takes longer.",
+        f"Load average while it ran: {load[0]:.1f} (1 min) on {os.cpu_count()} CPUs: wall-clock times "
+        "(median, 90th percentile, max) are those of a shared machine; 'CPU ms' is the median CPU time "
+        "of this process per update, what a free core would take.",
+        "An update's largest part is the classification (eigenvalues of every point's Jacobian).",
+    ]
+    for note in notes:
+        print(note)
+    print(f"wrote {write([('Milliseconds per update', columns, rows)], notes)}")

@@ -2,8 +2,9 @@
 
 The test starts JupyterLab on 127.0.0.1 (free port, random token, isolated Jupyter dirs, a temp copy of the notebook's
 folder as root), opens `NOTEBOOK`, runs all cells from the Run menu, waits for the fixed-point explorer to render,
-moves its first input slider with the keyboard, and asserts that the figure's pixels changed and that no cell shows an
-error. Screenshots land in test-artifacts/browser/ (gitignored). The server, its kernels and the browser are stopped
+moves its first input slider (named after the task's first input channel) with the keyboard, and asserts that the
+figure's pixels changed, that no cell shows an error, and that both explorers fit the 1280-pixel-wide window without a
+horizontal scroll bar. Screenshots land in test-artifacts/browser/ (gitignored). The server, its kernels and the browser are stopped
 whatever happens. Needs Chromium at `CHROMIUM` (Debian's `chromium` package; scripts/test.sh installs it)."""
 
 import base64
@@ -23,11 +24,15 @@ from pathlib import Path
 
 import pytest
 
+from rnn_pipeline.tasks import TaskNBitFlipFlop
+
 ROOT = Path(__file__).resolve().parents[1]
 # The notebook opened; its whole folder is copied into the server's root
 NOTEBOOK = ROOT / 'tests/notebooks/explorer.ipynb'
-# The description of the explorer's slider that the test moves
-SLIDER = 'input 0'
+# The description of the explorer's slider that the test moves: the flip-flop task's first input channel
+SLIDER = TaskNBitFlipFlop().input_names[0]
+# The browser window's size: the explorers must fit its width
+VIEWPORT = {'width': 1280, 'height': 1000}
 # ArrowRight presses on that slider (one slider step each)
 PRESSES = 10
 ARTIFACTS = ROOT / 'test-artifacts/browser'
@@ -249,7 +254,7 @@ def page():
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000
         )
         try:
-            context = browser.new_context(viewport={'width': 1400, 'height': 1000})
+            context = browser.new_context(viewport=VIEWPORT)
             yield context.new_page()
         finally:
             browser.close()
@@ -270,6 +275,16 @@ SHOWN_PNG = """async img => {
   let s = '';
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(s);
+}"""
+
+
+# Where an explorer's box ends on the page, and whether it or an output area holding it scrolls sideways.
+FITS = """box => {
+  const scrolls = el => el.scrollWidth > el.clientWidth + 1;
+  const area = box.closest('.jp-OutputArea-output');
+  return {right: Math.max(...[box, ...box.querySelectorAll('img, .widget-slider')].map(
+            e => e.getBoundingClientRect().right)),
+          scrolls: scrolls(box) || (area !== null && scrolls(area)), width: box.clientWidth};
 }"""
 
 
@@ -413,7 +428,8 @@ def test_fixed_point_explorer_in_jupyterlab(lab, page):
         assert value_after > value_before, f'{SLIDER} went from {value_before} to {value_after}'
         # The explorer's status names the input its figure shows, then the update's time: wait for the last value.
         expect(status).to_contain_text(
-            re.compile(rf'^input \[{value_after:.2f}, .*\(\d+ ms\)$'), timeout=UPDATE_TIMEOUT * 1000
+            re.compile(rf'at {re.escape(SLIDER)} {value_after:.2f},[\s\S]*\(\d+ ms\)'),
+            timeout=UPDATE_TIMEOUT * 1000,
         )
         moved_at = time.perf_counter()
         while True:  # the image may come a moment after the status
@@ -431,6 +447,11 @@ def test_fixed_point_explorer_in_jupyterlab(lab, page):
         assert image_before.size == _shown_image(figure).size, 'the figure changed size'
         assert changed > 100, f'the figure did not change ({changed} pixels differ)'
         assert status_after != status_before
+        # Both explorers fit the window: nothing of them beyond its right edge, no horizontal scroll bar.
+        for name, box in (('FixedPointExplorer', explorer), ('TrialExplorer', trials)):
+            box.scroll_into_view_if_needed()
+            fit = box.evaluate(FITS)
+            assert fit['right'] <= VIEWPORT['width'] and not fit['scrolls'], f'{name} does not fit: {fit}'
         errors = _errors(page)
         assert not errors, 'a cell shows an error:\n' + '\n---\n'.join(errors)
     except BaseException:
