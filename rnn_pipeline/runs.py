@@ -72,7 +72,7 @@ def prepare_run(
     config,  # A config dict or file (`load_config`, `default_config`)
     device=None,  # Torch device; CUDA when available if `None`
 ):
-    "The config completed (seed, task), the task and the untrained network; a `ConfigError` if the config is invalid."
+    "The config completed (seed, task), the task and the untrained network; `ConfigError` if bad."
     config = with_seed(load_config(config))
     try:
         task = build_task_of(config, seed=config['seed'])
@@ -92,13 +92,14 @@ def prepare_run(
 
 # %% ../nbs/08_runs.ipynb #4ebdd13f
 def run_name(config: dict) -> str:
-    "The default name of a run folder: TASK-DATE-TIME-seedSEED (a task of your own by its class name)."
+    "The default name of a run folder: TASK-DATE-TIME-seedSEED (your own task by its class name)."
     task = config['task'] if isinstance(config['task'], str) else task_spec(config['task'])
-    return f"{task.split(':')[-1].split('.')[-1]}-{time.strftime('%Y%m%d-%H%M%S')}-seed{config['seed']}"
+    name = task.split(':')[-1].split('.')[-1]
+    return f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-seed{config['seed']}"
 
 
 def runs_parent(config: dict, out=None) -> Path:
-    "Where new run folders go: `out` if given, else the config's `data_folder` if it exists, else `runs`."
+    "Where new run folders go: `out`, else the config's `data_folder` if it exists, else `runs`."
     if out is not None:
         return Path(out)
     folder = config.get('data_folder')
@@ -145,7 +146,7 @@ class Run:
 
 
 def run_status(folder) -> str:
-    "Where the training of the run in `folder` is: 'training', 'interrupted' or 'done'; `None` if no run is there."
+    "The training status of the run in `folder`: 'training', 'interrupted', 'done'; `None`: no run."
     folder = Path(folder)
     if (folder / RUN_FILES['status']).is_file():
         return read_data(folder / RUN_FILES['status'])['status']
@@ -188,7 +189,7 @@ _PARAMS = ('N', 'W_inp', 'W_rec', 'W_out', 'activation')
 
 
 def _check_saved(folder: Path, config: dict, params: dict):
-    "Refuse a run folder whose files do not make one run: parameters missing, of another network, or its record missing."
+    "Refuse a folder whose files are not one run: parameters missing or another net's, no record."
     missing = [k for k in _PARAMS if k not in params]
     require(
         not missing,
@@ -226,9 +227,9 @@ def load_run(
     folder,  # A run folder
     seed: int = None,  # Seed of the task and of the torch network's noise; the run's seed if `None`
     device=None,  # Torch device of the torch network; CUDA when available if `None`
-    task: type = None,  # The task's class, for one that cannot be imported by its name (defined in a notebook)
+    task: type = None,  # The task's class, if it cannot be imported by name (defined in a notebook)
 ) -> Run:
-    "Reload a run: its config, task, networks (NumPy and torch, same weights), training record and analysis."
+    "Reload a run: config, task, networks (NumPy and torch, same weights), records and analysis."
     folder = Path(folder)
     require(
         run_status(folder) not in ('interrupted', 'training'),
@@ -298,12 +299,12 @@ def training_record(trainer: Trainer) -> dict:
 def train(
     config,  # A config dict or file; a missing seed is drawn and recorded
     out=None,  # Parent of the new run folder; the config's `data_folder` if it exists, else `runs`
-    name: str = None,  # Name of the run folder; TASK-DATE-TIME-seedSEED (numbered if taken) if `None`
+    name: str = None,  # Name of the run folder; TASK-DATE-TIME-seedSEED (numbered if taken) if None
     progress: bool = True,  # Show the progress bar
     threads: int = None,  # Threads of torch and NumPy's BLAS; their defaults if `None`
     device=None,  # Torch device; CUDA when available if `None`
 ) -> Run:
-    "Train the network `config` describes and save it, with its config and training record, in a new run folder."
+    "Train the network `config` describes; save it, its config and record in a new run folder."
     config, task, rnn = prepare_run(config, device)
     folder = create_run_folder(
         runs_parent(config, out), name or run_name(config), numbered=name is None
@@ -346,7 +347,7 @@ def validation_scores(
     targets: np.ndarray,  # A batch of the task
     noise: dict,  # sigma_rec, sigma_inp and rng_numpy of the noisy runs
 ) -> dict:
-    "The noisy network's validation MSE and the task's behavioural score, noiseless and noisy, against its criterion."
+    "The noisy network's validation MSE and the task's score, noiseless and noisy, and criterion."
     score = task.score(rnn.run(inputs)[1], targets)
     return dict(
         mse=analyzer_for(rnn, task).get_validation_score(mse, inputs, targets, **noise),
@@ -366,7 +367,7 @@ def fixed_point_analysis(
     trajectories: np.ndarray,  # States (N, n_steps, batch) drawn under the points
     rng: np.random.Generator,  # Source of the searches' starts
 ):
-    "Fixed points under each of the task's fixed-point inputs: a summary, the arrays to save and their figure."
+    "Fixed points under each of the task's fixed-point inputs: a summary, arrays to save, a figure."
     dsa = DynamicSystemAnalyzer(rnn)
     found = {
         label: dsa.get_fixed_points(u, seed=rng) for label, u in task.fixed_point_inputs().items()
@@ -531,7 +532,8 @@ def training_figure(training: dict) -> Figure:
     for ax in (loss_ax, score_ax):
         ax.legend(fontsize='small', frameon=False)
     fig.suptitle(
-        f"{training['iterations']} iterations in {training['train_time_s']:.1f} s (stopped: {training['stop_reason']})"
+        f"{training['iterations']} iterations in {training['train_time_s']:.1f} s "
+        f"(stopped: {training['stop_reason']})"
     )
     return fig
 
@@ -547,7 +549,7 @@ def analyze(
     out=None,  # Folder of the results; the run's folder if `None`
     seed: int = None,  # Seed of the analysis' trials and noise; the run's seed if `None`
 ) -> dict:
-    "Analyse a run's network: scores, trials, loss curves, the task's read-out and fixed points, all saved; returns the results."
+    "Analyse a run's network (scores, trials, read-out, fixed and slow points); save, return it."
     seed, saver = (
         run.config['seed'] if seed is None else seed,
         DataSaver(run.folder if out is None else out),
@@ -555,7 +557,8 @@ def analyze(
     done = saver.data_folder / RUN_FILES['analysis']
     if done.exists():
         raise FileExistsError(
-            f"{done} already exists: the run is analysed; analyse it again into another folder (`out`)"
+            f"{done} already exists: the run is analysed; analyse it again into another folder "
+            "(`out`)"
         )
     try:
         results = _analysis(run, saver, seed)
@@ -620,8 +623,8 @@ def _analysis(run: Run, saver: DataSaver, seed: int) -> dict:
 # %% ../nbs/08_runs.ipynb #217c41b9
 def reanalyze(
     run_folder,  # A run folder made by `train`
-    out=None,  # The new folder for the results; RUN_FOLDER/analysis-DATE-TIME-seedSEED (numbered if taken) if `None`
-    seed: int = None,  # Seed of the analysis; the run's seed (which repeats the saved analysis) if `None`
+    out=None,  # The new folder of the results; RUN_FOLDER/analysis-DATE-TIME-seedSEED if `None`
+    seed: int = None,  # Seed of the analysis; the run's seed (repeats the saved analysis) if `None`
 ) -> Path:
     "Redo the analysis of a saved run into a new folder; returns the folder."
     run = load_run(run_folder, device='cpu')
@@ -722,7 +725,7 @@ def resume(
     progress: bool = True,  # Show the progress bar
     threads: int = None,  # Threads of torch and NumPy's BLAS; their defaults if `None`
     device=None,  # Torch device; CUDA when available if `None`
-    task: type = None,  # The task's class, for one that cannot be imported by its name (defined in a notebook)
+    task: type = None,  # The task's class, if it cannot be imported by name (defined in a notebook)
 ) -> Run:
     "Continue the training of a run from its last checkpoint, in its folder."
     folder = Path(run_folder)
@@ -753,7 +756,7 @@ def train_example(
 
 
 def example_record(run: Run) -> dict:
-    "The record kept with a shipped example: its score on the analysis' batch, iterations and times."
+    "The record kept with a shipped example: its score on the analysis batch, iterations and times."
     validation, training = run.analysis['validation'], run.training
     return dict(
         score=validation['score'],
