@@ -49,8 +49,10 @@ def server_configured() -> bool:
 
 
 NO_SERVER = (
-    "no DataJoint server is configured (DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS, DJ_BACKEND or datajoint.json): "
-    "skipped. `bash scripts/test.sh` starts a throw-away PostgreSQL server and runs this against it."
+    "no DataJoint server is configured (DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS, DJ_BACKEND or "
+    "datajoint.json): "
+    "skipped. `bash scripts/test.sh` starts a throw-away PostgreSQL server and runs this against "
+    "it."
 )
 
 # %% ../nbs/09a_datajoint.ipynb #9cae0b9a
@@ -76,8 +78,10 @@ def connect(reset: bool = False):  # Connect again even if connected
         if secret:
             reason = reason.replace(secret, '***')
         raise ConnectionError(
-            f"cannot connect to the DataJoint server ({backend}) at {host}:{port}: {reason}. Start one there (for the tests, "
-            "`bash scripts/test.sh` starts a throw-away PostgreSQL on 127.0.0.1), or point DataJoint at your lab's server "
+            f"cannot connect to the DataJoint server ({backend}) at {host}:{port}: {reason}. "
+            "Start one there (for the tests, "
+            "`bash scripts/test.sh` starts a throw-away PostgreSQL on 127.0.0.1), or point "
+            "DataJoint at your lab's server "
             "with DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS and DJ_BACKEND, or datajoint.json"
         ) from None
 
@@ -383,7 +387,8 @@ def _check_existing(schema_name: str):
             else "no rnn_pipeline version record"
         )
         raise IncompatibleSchemaError(
-            f"schema {schema_name!r} was made with {made}; this rnn_pipeline uses version {SCHEMA_VERSION}. "
+            f"schema {schema_name!r} was made with {made}; this rnn_pipeline uses version "
+            f"{SCHEMA_VERSION}. "
             "Activate another schema name, or drop that schema (schema.drop()) if its data can go"
         )
 
@@ -412,7 +417,8 @@ def activate(
             schema.database == schema_name,
             'schema_name',
             schema_name,
-            f"this process has activated {schema.database!r} already; a process activates one schema",
+            f"this process has activated {schema.database!r} already; a process activates one "
+            "schema",
         )
     else:
         _check_existing(schema_name)
