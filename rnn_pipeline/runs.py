@@ -639,14 +639,17 @@ def reanalyze(
     return folder
 
 # %% ../nbs/08_runs.ipynb #2d43adda
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float, np.number)) and not isinstance(x, bool)
+
+
 def _numbers(value) -> str:
-    "A read-out's value as text: a number, or a flat list or dict of numbers; '' for anything else."
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    "A read-out's value as text: a number, a list or a dict of numbers; '' for anything else."
+    if _is_number(value):
         return f"{value:.4g}"
-    if isinstance(value, dict):
-        parts = {k: _numbers(v) for k, v in value.items() if not isinstance(v, (dict, list))}
-        return ', '.join(f"{k} {v}" for k, v in parts.items() if v)
-    if np.ndim(value) == 1 and len(value) and all(isinstance(x, (int, float)) for x in value):
+    if isinstance(value, dict) and value and all(_is_number(v) for v in value.values()):
+        return ', '.join(f"{k} {v:.4g}" for k, v in value.items())
+    if np.ndim(value) == 1 and len(value) and all(_is_number(x) for x in value):
         return ' '.join(f"{x:.4g}" for x in value)
     return ''
 
