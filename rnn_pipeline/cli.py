@@ -47,7 +47,8 @@ def _number(
             value = None
         if value is None or not value > low:
             raise argparse.ArgumentTypeError(
-                f"invalid value {text!r}: {'an integer' if kind is int else 'a number'} > {low} is required"
+                f"invalid value {text!r}: {'an integer' if kind is int else 'a number'} > {low} "
+                "is required"
             )
         return value
 
@@ -86,7 +87,7 @@ def _setting_type(name: str):
 
 
 def add_config_options(group):
-    "Add to `group` an option per config key that has one, as the config's declaration describes it."
+    "Add to `group` an option per config key that has one, as the config's declaration says."
     for s in CONFIG.values():
         if not option_name(s):
             continue
@@ -137,13 +138,14 @@ def _resumed(args):
         or args.out
     ):
         raise CLIError(
-            "train --resume RUN_FOLDER takes the run's own config: no TASK, --config, --out, --name or settings"
+            "train --resume RUN_FOLDER takes the run's own config: no TASK, --config, --out, "
+            "--name or settings"
         )
     return resume(args.resume, progress=args.progress, device=args.device)
 
 
 def _run_train(args) -> int:
-    "Run `rnn-pipeline train` and print the summary of the run; exit code 3 if the training was interrupted."
+    "Run `rnn-pipeline train` and print the run's summary; exit code 3 if training was interrupted."
     with compute_threads(args.threads):
         if args.resume:
             run = _resumed(args)
@@ -157,7 +159,8 @@ def _run_train(args) -> int:
             )
         if run.status == 'interrupted':
             print(
-                f"rnn-pipeline: training interrupted after {run.training['iterations']} iterations; its checkpoint is in "
+                f"rnn-pipeline: training interrupted after {run.training['iterations']} "
+                "iterations; its checkpoint is in "
                 f"{run.folder}: continue with 'rnn-pipeline train --resume {run.folder}'",
                 file=sys.stderr,
             )
@@ -171,10 +174,11 @@ def add_train_parser(subparsers):
     p = subparsers.add_parser(
         'train',
         help='train a network on a task, analyse it and save the run in a new folder',
-        description="Train a continuous-time RNN on TASK, with the settings of its example network, or as the config FILE says "
-        "(an original pipeline's config, or a run's config.json); the options below override those settings. "
-        "Then analyse it (scores, trials, loss curves, the task's behaviour, fixed points), save everything in "
-        "a new run folder and print a summary.",
+        description="Train a continuous-time RNN on TASK, with the settings of its example "
+        "network, or as the config FILE says (an original pipeline's config, or a run's "
+        "config.json); the options below override those settings. Then analyse it (scores, "
+        "trials, loss curves, the task's behaviour, fixed points, the slow points of a continuous "
+        "attractor), save everything in a new run folder and print a summary.",
     )
     p.add_argument(
         'task',
@@ -197,12 +201,14 @@ def add_train_parser(subparsers):
     o.add_argument(
         '--out',
         type=Path,
-        help="parent folder of the new run folder (default: the config's data_folder if it exists, else runs)",
+        help="parent folder of the new run folder (default: the config's data_folder if it "
+        "exists, else runs)",
     )
     o.add_argument(
         '--name',
         type=_folder_name,
-        help='name of the new run folder (default: TASK-DATE-TIME-seedSEED); an existing one is an error',
+        help='name of the new run folder (default: TASK-DATE-TIME-seedSEED); an existing one is '
+        'an error',
     )
     o.add_argument(
         '--threads',
@@ -239,8 +245,9 @@ def add_analyze_parser(subparsers):
     p = subparsers.add_parser(
         'analyze',
         help='redo the analysis of a saved run',
-        description="Reload the network of a run folder made by 'rnn-pipeline train', analyse it again (scores, trials, "
-        "loss curves, the task's behaviour, fixed points) into a new folder and print a summary.",
+        description="Reload the network of a run folder made by 'rnn-pipeline train', analyse it "
+        "again (scores, trials, loss curves, the task's behaviour, fixed and slow points) into a "
+        "new folder and print a summary.",
     )
     p.add_argument(
         'run_folder',
@@ -251,12 +258,14 @@ def add_analyze_parser(subparsers):
     p.add_argument(
         '--out',
         type=Path,
-        help='the new folder for the results; an existing one is an error (default: RUN_FOLDER/analysis-DATE-TIME-seedSEED)',
+        help='the new folder for the results; an existing one is an error (default: '
+        'RUN_FOLDER/analysis-DATE-TIME-seedSEED)',
     )
     p.add_argument(
         '--seed',
         type=_setting_type('seed'),
-        help="seed of the analysis' trials and noise (default: the run's, which repeats its saved analysis)",
+        help="seed of the analysis' trials and noise (default: the run's, which repeats its "
+        "saved analysis)",
     )
     p.set_defaults(run=_run_analyze)
 
@@ -292,7 +301,8 @@ def _run_sweep(args):
     for _, job in table[table.status == 'failed'].iterrows():
         print(f"failed: {job['name']}: {job['error']}")
     print(
-        f"\n{(table.status == 'done').sum()} done, {(table.status == 'failed').sum()} failed; results in {out / 'results.csv'}"
+        f"\n{(table.status == 'done').sum()} done, {(table.status == 'failed').sum()} failed; "
+        f"results in {out / 'results.csv'}"
     )
 
 
@@ -301,7 +311,8 @@ def add_sweep_parser(subparsers):
     p = subparsers.add_parser(
         'sweep',
         help='train many networks (seeds x hyperparameters) on a Dask cluster of this machine',
-        description="Run the jobs of SWEEP (a JSON file with base, grid, points and seeds) on a Dask LocalCluster, each into its "
+        description="Run the jobs of SWEEP (a JSON file with base, grid, points and seeds) on a "
+        "Dask LocalCluster, each into its "
         "own run folder, skipping the jobs finished before, and print the table of results.",
     )
     p.add_argument('sweep', type=Path, metavar='SWEEP', help='the sweep file (JSON)')
@@ -341,7 +352,8 @@ def add_sweep_parser(subparsers):
     )
     s.add_argument(
         '--interface',
-        help="network interface of the scheduler and workers, such as ib0 (default: dask-jobqueue's)",
+        help="network interface of the scheduler and workers, such as ib0 (default: "
+        "dask-jobqueue's)",
     )
     p.set_defaults(run=_run_sweep)
 
@@ -372,7 +384,7 @@ def add_demo_parser(subparsers):
 
 # %% ../nbs/11_cli.ipynb #0e5f8620
 def _dj():
-    "The `rnn_pipeline.datajoint` module, imported when a `dj` subcommand runs (DataJoint is an optional extra)."
+    "The `rnn_pipeline.datajoint` module, imported when a `dj` subcommand runs (an optional extra)."
     try:
         from rnn_pipeline import datajoint
     except ImportError as e:
@@ -434,7 +446,8 @@ def add_dj_parser(subparsers):
     p = subparsers.add_parser(
         'dj',
         help='the DataJoint pipeline on a database server: activate, insert a sweep, populate',
-        description="Run the DataJoint pipeline (rnn_pipeline.datajoint) on the server DataJoint is configured for "
+        description="Run the DataJoint pipeline (rnn_pipeline.datajoint) on the server DataJoint "
+        "is configured for "
         "(datajoint.json, or DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS, DJ_BACKEND).",
     )
     sub = p.add_subparsers(
@@ -526,7 +539,8 @@ def main(
         return 2
     except KeyboardInterrupt:
         print(
-            "rnn-pipeline: interrupted: what was saved is kept; a stopped analysis is marked by analysis-interrupted.json",
+            "rnn-pipeline: interrupted: what was saved is kept; a stopped analysis is marked by "
+            "analysis-interrupted.json",
             file=sys.stderr,
         )
         return 130

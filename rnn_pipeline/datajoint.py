@@ -44,13 +44,15 @@ except ImportError as e:
 
 # %% ../nbs/09a_datajoint.ipynb #1625276f
 def server_configured() -> bool:
-    "Whether DataJoint has a server to connect to: a user in its config (`datajoint.json`) or in `DJ_USER`."
+    "Whether DataJoint has a server to connect to: a user in `datajoint.json` or in `DJ_USER`."
     return bool(dj.config['database.user'])
 
 
 NO_SERVER = (
-    "no DataJoint server is configured (DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS, DJ_BACKEND or datajoint.json): "
-    "skipped. `bash scripts/test.sh` starts a throw-away PostgreSQL server and runs this against it."
+    "no DataJoint server is configured (DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS, DJ_BACKEND or "
+    "datajoint.json): "
+    "skipped. `bash scripts/test.sh` starts a throw-away PostgreSQL server and runs this against "
+    "it."
 )
 
 # %% ../nbs/09a_datajoint.ipynb #9cae0b9a
@@ -65,7 +67,7 @@ def server_address() -> tuple:
 
 
 def connect(reset: bool = False):  # Connect again even if connected
-    "The connection to the configured server; a `ConnectionError` naming host and port if it cannot be reached."
+    "The connection to the configured server; a `ConnectionError` naming host and port if none."
     host, port, backend = server_address()
     try:
         return dj.conn(reset=reset)
@@ -76,8 +78,10 @@ def connect(reset: bool = False):  # Connect again even if connected
         if secret:
             reason = reason.replace(secret, '***')
         raise ConnectionError(
-            f"cannot connect to the DataJoint server ({backend}) at {host}:{port}: {reason}. Start one there (for the tests, "
-            "`bash scripts/test.sh` starts a throw-away PostgreSQL on 127.0.0.1), or point DataJoint at your lab's server "
+            f"cannot connect to the DataJoint server ({backend}) at {host}:{port}: {reason}. "
+            "Start one there (for the tests, "
+            "`bash scripts/test.sh` starts a throw-away PostgreSQL on 127.0.0.1), or point "
+            "DataJoint at your lab's server "
             "with DJ_HOST, DJ_PORT, DJ_USER, DJ_PASS and DJ_BACKEND, or datajoint.json"
         ) from None
 
@@ -146,7 +150,7 @@ _settings = dict(run_root=None, device=None)
 
 
 def run_root():
-    "The folder run folders are kept in: `activate`'s `run_root`, else RNN_PIPELINE_RUN_ROOT; `None`: not kept."
+    "Where run folders are kept: `run_root` of `activate`, or RNN_PIPELINE_RUN_ROOT, or `None`."
     root = _settings['run_root'] or os.environ.get('RNN_PIPELINE_RUN_ROOT')
     return None if root is None else Path(root)
 
@@ -165,7 +169,7 @@ def _runs_parent():
 
 # %% ../nbs/09a_datajoint.ipynb #4b2ead7e
 def config_of(key: dict) -> dict:
-    "The complete config of a `TrainingTask` key: its task and training parameter sets and its seed."
+    "The complete config of a `TrainingTask` key: its task and training parameter sets, its seed."
     task = (TaskParamSet & key).fetch1()
     training = (TrainingParamSet & key).fetch1('params')
     return load_config({**{k: task[k] for k in TASK_KEYS}, **training, 'seed': int(key['seed'])})
@@ -383,7 +387,8 @@ def _check_existing(schema_name: str):
             else "no rnn_pipeline version record"
         )
         raise IncompatibleSchemaError(
-            f"schema {schema_name!r} was made with {made}; this rnn_pipeline uses version {SCHEMA_VERSION}. "
+            f"schema {schema_name!r} was made with {made}; this rnn_pipeline uses version "
+            f"{SCHEMA_VERSION}. "
             "Activate another schema name, or drop that schema (schema.drop()) if its data can go"
         )
 
@@ -393,11 +398,11 @@ def activate(
     *,
     create_schema: bool = True,  # Create the schema if missing
     create_tables: bool = True,  # Create the tables if missing
-    linking_module=None,  # A module or dict whose names the definitions may use (DataJoint Elements' convention)
-    run_root=None,  # Folder to keep the run folders in; temporary folders if `None` (or RNN_PIPELINE_RUN_ROOT)
+    linking_module=None,  # A module or dict of names the definitions may use (DataJoint Elements)
+    run_root=None,  # Where to keep run folders; `None`: RNN_PIPELINE_RUN_ROOT, else temporary ones
     device=None,  # Torch device of the trainings; CUDA when available if `None`
 ):
-    "Bind the tables to `schema_name` on the configured server, creating what is missing; returns the schema."
+    "Bind the tables to `schema_name` on the configured server, creating what is missing."
     require(
         isinstance(schema_name, str)
         and schema_name.replace('_', '').isalnum()
@@ -412,7 +417,8 @@ def activate(
             schema.database == schema_name,
             'schema_name',
             schema_name,
-            f"this process has activated {schema.database!r} already; a process activates one schema",
+            f"this process has activated {schema.database!r} already; a process activates one "
+            "schema",
         )
     else:
         _check_existing(schema_name)
@@ -432,10 +438,11 @@ def activate(
 
 
 def _declare_jobs_tables(attempts: int = 5):
-    "Declare the Computed tables' jobs tables now, not in the first `populate` of workers that start together."
+    "Declare the Computed tables' jobs tables now, not in the first `populate` of many workers."
     for t in COMPUTED:
         for attempt in range(attempts):
-            # Two processes declaring one jobs table at once: one fails on its index, then sees the table declared
+            # Two processes declaring one jobs table at once: one fails on its index, then finds
+            # the table declared
             try:
                 t.jobs
                 break
@@ -456,7 +463,7 @@ def insert_task_paramset(
     description: str = '',  # A line on what it is
     **settings,  # n_steps, n_inputs, n_outputs, task_params, mask; the task's defaults if missing
 ) -> dict:
-    "Insert a task's full parameters (checked, completed with the task's defaults); returns its key."
+    "Insert a task's full parameters (checked, completed with its defaults); returns its key."
     unknown = sorted(set(settings) - set(TASK_KEYS))
     require(not unknown, 'settings', unknown, f"a task's settings are {', '.join(TASK_KEYS[1:])}")
     config = prepare_run(dict(task=task, **settings), device='cpu')[0]
@@ -498,7 +505,7 @@ def insert_training(
     config,  # A config dict or file
     job_name: str = '',  # The sweep job's name, if any
 ) -> dict:
-    "Insert what to train for a config: its two parameter sets and a `TrainingTask` row with its seed; returns the key."
+    "Insert what to train for a config: its parameter sets, a `TrainingTask` row; returns the key."
     config = load_config(config)
     require(config['seed'] is not None, 'seed', None, "a seed is required to train in the database")
     key = {
@@ -525,7 +532,7 @@ def insert_sweep(
 def insert_builtin_paramsets(
     seed_configs=None,  # A folder of the original pipeline's configs (JSON files)
 ) -> list:
-    "Insert the five built-in tasks' parameter sets (their example networks' settings), and those of the original configs."
+    "Insert the parameter sets of the built-in tasks (their examples') and of the original configs."
     from rnn_pipeline.config import default_config
     from rnn_pipeline.tasks import TASKS
 
@@ -564,7 +571,7 @@ def populate(
     display_progress: bool = False,  # Show DataJoint's progress bars
     max_calls: int = None,  # The most `make()` calls per table
 ) -> dict:
-    "Populate `TrainedNetwork`, `Performance` and `FixedPointAnalysis`; returns each table's `populate` result."
+    "Populate `TrainedNetwork`, `Performance`, `FixedPointAnalysis`; returns what `populate` did."
     suppress = reserve_jobs if suppress_errors is None else suppress_errors
     return {
         t.__name__: t.populate(
@@ -579,7 +586,7 @@ def populate(
 
 
 def progress():
-    "A DataFrame of each Computed table's progress: rows done, remaining, total, and jobs reserved and in error."
+    "Each Computed table's progress: rows done, remaining, total, jobs reserved and in error."
     import pandas as pd
 
     rows = []
@@ -614,7 +621,7 @@ def errors():
 def clear_stale_reservations(
     older_than: float = None,  # Seconds; `None`: only the dead processes of this machine
 ) -> int:
-    "Free the reserved jobs whose worker died (or that are older than `older_than` s); returns how many."
+    "Free the reserved jobs whose worker died (or older than `older_than` s); returns how many."
     n = 0
     for t in COMPUTED:
         if older_than is not None:
@@ -630,7 +637,8 @@ def clear_stale_reservations(
 def _as_saved(arrays: dict) -> dict:
     "Arrays from a blob as NumPy saved them: in C order, and strings as strings."
 
-    # Blobs come back in Fortran order, which changes the rounding of products, and give strings as object arrays
+    # Blobs come back in Fortran order, which changes the rounding of products, and give strings
+    # as object arrays
     def fix(v):
         if not isinstance(v, np.ndarray):
             return v
@@ -643,7 +651,7 @@ def export_run(
     key: dict,  # A key of one `TrainedNetwork` row
     folder,  # The new run folder; an existing one is an error
 ) -> Path:
-    "Write a `TrainedNetwork` row out as a run folder (config, params, training, analysis, fixed points, figures)."
+    "Write a `TrainedNetwork` row out as a run folder (config, params, records, figures)."
     row = (TrainedNetwork & key).fetch1()
     folder = Path(folder)
     require(
@@ -676,7 +684,7 @@ def import_run(
     folder,  # An analysed run folder (`train`, then `analyze`)
     job_name: str = '',  # A name for its TrainingTask row
 ) -> dict:
-    "Insert a run folder into the schema: its `TrainingTask` and its `TrainedNetwork` row; returns the key."
+    "Insert a run folder into the schema (`TrainingTask`, `TrainedNetwork` rows); returns the key."
     run = load_run(folder, device='cpu')
     key = insert_training(run.config, job_name or Path(folder).name)
     TrainedNetwork.insert1(

@@ -71,7 +71,7 @@ def _format(path):
 
 # %% ../nbs/06_saver.ipynb #fa045b63
 def write_data(
-    data,  # What to save: JSON-able (NumPy included) for .json, a dict of arrays for .npz, anything for .pkl
+    data,  # What to save: JSON-able (NumPy too) for .json, a dict of arrays for .npz, any for .pkl
     path,  # The file; its extension chooses the format
     overwrite: bool = False,  # Replace `path` if it exists
 ) -> Path:
@@ -82,9 +82,9 @@ def write_data(
 
 def read_data(
     path,  # A .json, .npz or .pkl file
-    trusted: bool = False,  # Allow unpickling `path`: only for a file you made or trust, since unpickling runs any code the file contains
+    trusted: bool = False,  # Allow unpickling `path` (it runs any code it holds): a file you trust
 ):
-    "Read `path` in the format of its extension; a pickle only with `trusted=True`, because unpickling can run arbitrary code."
+    "Read `path` in its extension's format; a pickle only with `trusted=True` (it can run code)."
     _, read = _format(path)
     if read is _read_pkl:
         require(
@@ -101,15 +101,17 @@ def read_data(
         return read(path)
     except Exception as e:
         raise ValueError(
-            f"{path} is damaged: it cannot be read as {Path(path).suffix} ({type(e).__name__}: {e}); nothing was changed"
+            f"{path} is damaged: it cannot be read as {Path(path).suffix} "
+            f"({type(e).__name__}: {e}); nothing was changed"
         ) from None
 
 # %% ../nbs/06_saver.ipynb #7a3f36c7
 class DataSaver:
-    "A folder of results: data by extension (.json, .npz, .pkl) and PNG figures, written atomically and never overwritten by accident."
+    "A folder of results (.json, .npz, .pkl, PNG figures), written atomically, never overwritten."
 
     def __init__(
-        self, data_folder,  # The folder; created with its parents if missing, never emptied
+        self,
+        data_folder,  # The folder; created with its parents if missing, never emptied
     ):
         self.data_folder = Path(data_folder)
         self.data_folder.mkdir(parents=True, exist_ok=True)
@@ -153,9 +155,9 @@ class DataSaver:
     def load_data(
         self,
         filename,  # Name in the folder
-        trusted: bool = False,  # Allow unpickling a .pkl: only for a file you made or trust, since unpickling runs any code the file contains
+        trusted: bool = False,  # Allow unpickling a .pkl (it runs any code it holds): trusted files
     ):
-        "Load `filename` from the folder; a pickle only with `trusted=True`, because unpickling can run arbitrary code."
+        "Load `filename` from the folder; a pickle only with `trusted=True` (it can run code)."
         return read_data(self.data_folder / filename, trusted)
 
 # %% ../nbs/06_saver.ipynb #e0ce9fe4
@@ -165,7 +167,7 @@ def save_params(
     filename='params.npz',  # An .npz file name
     overwrite: bool = False,  # Replace an existing file
 ) -> Path:
-    "Save a parameter dict as npz: arrays as they are, numbers and names as 0-d arrays, `None` entries left out."
+    "Save a parameter dict as npz: arrays as they are, numbers and names as 0-d arrays, no `None`s."
     return saver.save_data(
         {k: np.asarray(v) for k, v in params.items() if v is not None}, filename, overwrite
     )
@@ -173,9 +175,9 @@ def save_params(
 
 def load_params(
     path,  # An .npz written by `save_params`, or the original pipeline's .pkl
-    trusted: bool = False,  # Allow unpickling: only for a file you made or trust, since unpickling runs any code the file contains
+    trusted: bool = False,  # Allow unpickling (it runs any code the file holds): a file you trust
 ) -> dict:
-    "A parameter dict from an npz of `save_params` or, with `trusted=True`, from an original pipeline's pickle."
+    "A parameter dict from an npz of `save_params`, or (`trusted=True`) an original's pickle."
     return {
         k: v.item() if isinstance(v, np.ndarray) and v.ndim == 0 else v
         for k, v in read_data(path, trusted).items()

@@ -44,7 +44,7 @@ MAX_JOBS = 100_000  # The most jobs a sweep may have
 
 
 def _seeds_ok(seeds) -> bool:
-    "Whether `seeds` is a positive number of seeds or a non-empty list of distinct seeds >= 0 (a bool is neither)."
+    "Whether `seeds` is a number of seeds > 0 or a non-empty list of distinct seeds >= 0 (no bool)."
 
     def is_int(v):
         return isinstance(v, int) and not isinstance(v, bool)
@@ -247,7 +247,7 @@ def folder_lock(
     folder,  # The folder; created if missing
     blocking: bool = True,  # Wait for the lock, else give up at once
 ):
-    "Hold the lock of `folder` for the block; yields whether it is held. The kernel releases it if the process dies."
+    "Hold `folder`'s lock for the block; yields whether it is held (freed if the process dies)."
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / '.lock', os.O_RDWR | os.O_CREAT, 0o666)
@@ -263,7 +263,7 @@ def folder_lock(
 
 # %% ../nbs/09_sweep.ipynb #21f4f827
 def _die_with_parent():
-    "Ask the kernel to send this process SIGTERM when its parent dies (Linux), and stop now if it is already gone."
+    "Ask the kernel for a SIGTERM when this process's parent dies (Linux); stop now if it is gone."
     # 1: PR_SET_PDEATHSIG
     if sys.platform.startswith('linux'):
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)
@@ -272,7 +272,7 @@ def _die_with_parent():
 
 
 def _job_main():
-    "The process of one job: (job, base, sweep folder) on stdin; trains and analyses the job once, under its folder's lock."
+    "The process of one job (job, base, sweep folder on stdin): train, analyse once, under a lock."
     _die_with_parent()
     job, base, sweep_folder = cloudpickle.loads(sys.stdin.buffer.read())
     job_folder, start = Path(sweep_folder) / job['name'], time.perf_counter()
@@ -298,11 +298,11 @@ def _job_main():
 
 # %% ../nbs/09_sweep.ipynb #30ce6775
 class JobInterrupted(RuntimeError):
-    "A job whose training was stopped before its end: its attempt is given to another worker, which resumes it."
+    "A job whose training was stopped before its end: another worker resumes its attempt."
 
 
 def _unfinished_run(job_folder: Path) -> Path:
-    "The run folder of an earlier attempt at the job whose training did not finish; `None` if there is none."
+    "The run folder of an earlier, unfinished attempt at the job; `None` if there is none."
     if not job_folder.is_dir():
         return None
     return next(
@@ -344,7 +344,7 @@ def run_job(
     sweep_folder,  # The sweep's folder
     time_limit: float = None,  # Seconds the job may take; no limit if `None`
 ) -> dict:
-    "Train and analyse one job in a process of its own, into its own folder; returns (and saves) its record, failures included."
+    "Train and analyse one job in its own process and folder; returns and saves its record."
     job_folder, start = Path(sweep_folder) / job['name'], time.perf_counter()
     if (done := job_record(job_folder)) is not None and done['status'] == 'done':
         return done
@@ -365,7 +365,8 @@ def run_job(
         child = None
     if child is not None and child.returncode == INTERRUPTED:
         raise JobInterrupted(
-            f"job {job['name']}: training stopped (its worker is going away); it resumes on another worker"
+            f"job {job['name']}: training stopped (its worker is going away); it resumes on "
+            "another worker"
         )
     record = job_record(job_folder)
     if record is None or (child is not None and child.returncode != 0):
@@ -388,7 +389,7 @@ CLUSTER_CONFIG = {'distributed.scheduler.http.routes': [], 'distributed.worker.h
 
 
 def start_local_client(n_workers: int = None):  # Number of workers; one per core if `None`
-    "A client of a new LocalCluster: `n_workers` processes (one per core if `None`) of one thread each, TLS only."
+    "A client of a new LocalCluster: `n_workers` processes (`None`: one per core), one thread, TLS."
     environ = {f'distributed.nanny.pre-spawn-environ.{k}': v for k, v in WORKER_ENVIRON.items()}
     with dask.config.set({**WORKER_CONFIG, **CLUSTER_CONFIG, **environ}):
         cluster = LocalCluster(
@@ -417,7 +418,7 @@ def _write_sweep(folder: Path, sweep: dict):
 
 
 def _collect(futures: dict, folder: Path, progress: bool) -> list:
-    "The records of the submitted jobs as they finish, each future released once read; a job Dask gave up on is recorded as failed."
+    "The submitted jobs' records as they finish (futures released once read; lost jobs failed)."
     records = []
     for future in tqdm(
         as_completed(list(futures)),
@@ -448,7 +449,7 @@ def run_sweep(
     retry_failed: bool = False,  # Run again the jobs that failed before
     progress: bool = True,  # Show a progress bar
 ) -> pd.DataFrame:
-    "Run every job of `sweep` not finished before on a Dask cluster; returns the table of all jobs' records."
+    "Run every job of `sweep` not finished before on a Dask cluster; returns all jobs' records."
     sweep, folder = load_sweep(sweep), Path(out)
     base = base_config(sweep['base'])
     with folder_lock(folder, blocking=False) as held:
@@ -472,7 +473,7 @@ def run_sweep(
 
 
 def _run_jobs(jobs, base, folder, client, n_workers, progress, time_limit):
-    "Run `jobs` on `client`, or on a LocalCluster started and stopped here; a job stopped with its worker is retried."
+    "Run `jobs` on `client` or a LocalCluster of its own; a job stopped with its worker is retried."
     own_client = client is None
     if own_client:
         client = start_local_client(n_workers)
@@ -498,7 +499,7 @@ def _run_jobs(jobs, base, folder, client, n_workers, progress, time_limit):
 
 
 def results_table(folder, jobs: list = None) -> pd.DataFrame:
-    "One row per job of the sweep in `folder` (overrides as columns, then seed, status, scores, time, run folder); saved as results.csv."
+    "A row per job of the sweep in `folder` (overrides, seed, status, scores, time, run folder)."
     folder = Path(folder)
     jobs = jobs or sweep_jobs(read_data(folder / 'sweep.json'))
     rows = []
@@ -518,7 +519,7 @@ def results_table(folder, jobs: list = None) -> pd.DataFrame:
 
 # %% ../nbs/09_sweep.ipynb #16722be3
 def worker_environment() -> dict:
-    "The environment of a cluster job's workers: `WORKER_ENVIRON`, `WORKER_CONFIG` as Dask's variables, one BLAS thread."
+    "The environment of a cluster job's workers: `WORKER_ENVIRON`, `WORKER_CONFIG`, 1 BLAS thread."
     settings = {
         'DASK_' + k.upper().replace('.', '__').replace('-', '_'): v
         for k, v in WORKER_CONFIG.items()

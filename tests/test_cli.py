@@ -35,6 +35,9 @@ BEHAVIOUR_FIGURES = dict(
     MemoryAntiNumber='recall.png',
     MemoryAntiAngle='recall.png',
 )
+# the tasks with a continuous attractor (`Task.slow_point_inputs`): their slow points and figure
+SLOW_POINT_FILES = {'slow_points.npz', 'slow_points.png'}
+SLOW_POINT_TASKS = {'CDDM', 'MemoryAntiNumber', 'MemoryAntiAngle'}
 
 
 def rnn_pipeline(*args, cwd=None) -> subprocess.CompletedProcess:
@@ -112,7 +115,8 @@ def test_seed_config_trains_and_is_analysed(tmp_path, config):
     saved = json.loads((folder / 'config.json').read_text())
     assert original['seed'] is None and isinstance(saved['seed'], int)  # a fresh seed, recorded
     assert folder.name.startswith(f'{task}-') and folder.name.endswith(f"-seed{saved['seed']}")
-    assert {p.name for p in folder.iterdir()} == RUN_FILES | {BEHAVIOUR_FIGURES[task]}
+    slow = SLOW_POINT_FILES if task in SLOW_POINT_TASKS else set()
+    assert {p.name for p in folder.iterdir()} == RUN_FILES | {BEHAVIOUR_FIGURES[task]} | slow
     for png in folder.glob('*.png'):
         check_png(png)
     # set by the options, or completed with the task's defaults
@@ -131,6 +135,8 @@ def test_seed_config_trains_and_is_analysed(tmp_path, config):
     assert any(line.startswith('validation:   MSE ') for line in lines) and any(
         line.startswith('fixed points: ') for line in lines
     )
+    slow_lines = [line for line in lines if line.startswith('slow points:  ')]
+    assert len(slow_lines) == (2 if task in SLOW_POINT_TASKS else 0), lines
 
 
 def test_analyze_repeats_the_saved_analysis_and_nothing_is_overwritten(tmp_path):
@@ -156,11 +162,11 @@ def test_analyze_repeats_the_saved_analysis_and_nothing_is_overwritten(tmp_path)
         'params.npz',
         'status.json',
         'training.json',
-    } | {'recall.png'}
+    } | {'recall.png'} | SLOW_POINT_FILES
     saved, redone = (
         json.loads((folder / 'analysis.json').read_text()) for folder in (run, tmp_path / 'redo')
     )
-    for key in ('validation', 'behaviour', 'fixed_points'):
+    for key in ('validation', 'behaviour', 'fixed_points', 'slow_points'):
         assert redone[key] == saved[key]
     assert rnn_pipeline('analyze', run, '--out', tmp_path / 'redo').returncode == 2
     other_seed = rnn_pipeline('analyze', run, '--seed', 99)

@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnn_pipeline.runs import analyze, load_run, train
+from rnn_pipeline.examples import EXAMPLE_CONFIGS, load_example
+from rnn_pipeline.runs import analyze, load_run, prepare_run, summary, train
+from rnn_pipeline.saver import read_data, save_run
 from rnn_pipeline.sweep import run_sweep
 
 SCRIPT = Path(sys.executable).parent / 'rnn-pipeline'
@@ -90,6 +92,8 @@ def test_own_task_trains_and_is_analysed_from_python(user_task, tmp_path):
     )
     assert results['behaviour']['score_name'] == 'accuracy'
     assert list(results['fixed_points']) == ['no input', 'input of steps 0-4']
+    # no continuous attractor: no slow points searched, stored or drawn
+    assert results['slow_points'] == {} and not list(run.folder.glob('slow_points.*'))
     assert run.training['iterations'] == 5 and run.training['val_iterations'] == [0, 2, 4]
     by_class = train(
         dict(task=user_task, seed=3, **SETTINGS), out=tmp_path / 'runs', progress=False, threads=1
@@ -155,3 +159,34 @@ def test_own_task_in_a_two_job_sweep(user_task, tmp_path):
     assert (first / 'params.npz').read_bytes() == next(
         (tmp_path / 'sweep' / 'seed0').glob('*-seed0')
     ).joinpath('params.npz').read_bytes()
+
+
+@pytest.mark.parametrize(
+    'name, shapes',
+    [
+        ('memory_number', ['line', 'line']),
+        ('memory_angle', ['ring', 'ring']),
+        ('cddm', ['line'] * 2),
+    ],
+)
+def test_main_job_stores_and_draws_the_slow_points_of_a_continuous_attractor(
+    tmp_path, name, shapes
+):
+    "The shipped network, saved as a run and analysed: its slow points form the task's line or ring."
+    config, task, _ = prepare_run(EXAMPLE_CONFIGS[name], device='cpu')
+    save_run(tmp_path / name, config, load_example(name).rnn_torch.get_params())
+    run = load_run(tmp_path / name, device='cpu')
+    results = analyze(run)
+    slow = read_data(run.folder / 'slow_points.npz')
+    assert list(slow['labels']) == list(task.slow_point_inputs())
+    found = results['slow_points']
+    assert [sp['shape'] for sp in found.values()] == shapes
+    for i, sp in enumerate(found.values()):
+        assert sp['slow_points'] >= 50 and slow[f'input{i}_points'].shape == (
+            sp['slow_points'],
+            run.rnn_numpy.N,
+        )
+    assert (run.folder / 'slow_points.png').read_bytes()[:4] == b'\x89PNG'
+    lines = summary(run.folder, run.analysis).splitlines()
+    assert sum(line.startswith('slow points:  ') for line in lines) == len(shapes)
+    assert not any('stable' in line for line in lines if line.startswith('slow points'))
