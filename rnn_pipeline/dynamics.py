@@ -661,6 +661,13 @@ def get_fixed_points(
         ['initial_states'],
         "warm_start=True starts from the stored points only",
     )
+    unused = sorted({'patience', 'n_starts'} & set(settings)) if warm_start else []
+    require(
+        not unused,
+        'keyword',
+        unused,
+        "warm_start=True starts from the stored points, with no rounds of new starts",
+    )
     require(
         initial_states is None or 'n_starts' not in settings,
         'keyword',

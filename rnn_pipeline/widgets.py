@@ -313,7 +313,7 @@ def _identify(self: FixedPointExplorer, points, reference, reference_ids):
 def _fresh(self: FixedPointExplorer, u, starts=None, followed=None, how='search'):
     "Search the points of input `u` afresh (from `starts`), with the `followed` points (X, ids)."
     result = self.analyzer.get_fixed_points(
-        u, self.mode, initial_states=starts, seed=self.seed, **self.fp_kwargs
+        u, self.mode, initial_states=starts, seed=self.seed, **self._kwargs(starts is not None)
     )
     if followed is not None and len(followed[0]):
         result = self.analyzer.get_fixed_points(
@@ -322,7 +322,7 @@ def _fresh(self: FixedPointExplorer, u, starts=None, followed=None, how='search'
             initial_states=np.r_[followed[0], result.points],
             patience=0,
             seed=self.seed,
-            **self.fp_kwargs,
+            **self._kwargs(True, 'patience'),
         )
     if followed is None:  # the points shown before keep their colours
         followed = (np.zeros((0, self.rnn.N)), self.ids[:0])
@@ -388,7 +388,7 @@ def update(self: FixedPointExplorer):
     how = 'search after following'
     if len(starts) and arrived.all():
         # few iterations from the trials' states: a point near one of them is found fast
-        settings = dict(dict(max_iter=10), **self.fp_kwargs)
+        settings = dict(dict(max_iter=10), **self._kwargs(True, 'patience'))
         check = self.analyzer.get_fixed_points(
             u1, self.mode, initial_states=starts, patience=0, seed=self.seed, **settings
         )
@@ -413,6 +413,17 @@ def update(self: FixedPointExplorer):
 def _tol(self: FixedPointExplorer) -> float:
     "|dx/dt| below which a point is a fixed point."
     return self.fp_kwargs.get('tol', self.analyzer.settings.tol)
+
+# %% ../nbs/10_widgets.ipynb #f1a00002
+@patch
+def _kwargs(
+    self: FixedPointExplorer,
+    given_states: bool,  # The search starts from given states: `n_starts` is left out
+    *unused: str,  # Other settings left out ('patience' for searches with no new rounds)
+) -> dict:
+    "`fp_kwargs` less the settings that the search at hand does not use."
+    drop = set(unused) | ({'n_starts'} if given_states else set())
+    return {k: v for k, v in self.fp_kwargs.items() if k not in drop}
 
 # %% ../nbs/10_widgets.ipynb #6a000004
 @patch

@@ -321,3 +321,13 @@ def test_indexing_and_unused_settings():
     ):
         with pytest.raises(ValueError, match=name):
             analyzer.get_fixed_points(np.zeros(3), seed=0, **bad)
+
+
+def test_warm_start_rejects_the_settings_it_ignores():
+    "A warm start runs no rounds of new starts: patience and n_starts are errors, named."
+    net = load_example('flipflop3').rnn_numpy
+    analyzer = DynamicSystemAnalyzer(net)
+    analyzer.get_fixed_points(np.zeros(3), seed=0)
+    for bad in (dict(patience=5), dict(n_starts=8), dict(patience=0, n_starts=8)):
+        with pytest.raises(ValueError, match=r"keyword=\[.*" + sorted(bad)[0]):
+            analyzer.get_fixed_points(np.array([0.01, 0, 0]), warm_start=True, **bad)

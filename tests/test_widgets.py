@@ -133,3 +133,15 @@ def test_fixed_point_explorer_without_a_task_and_in_approx_mode(bistable):
     slow.sliders[0].value = 0.2
     assert slow.how == 'warm-started' and slow.image.value != image
     assert (np.abs(slow.rnn.rhs(slow.result.points, [0.2])) < 1e-2).all()
+
+
+def test_fixed_point_explorer_takes_settings_of_new_starts(bistable):
+    "patience and n_starts go to the searches from scratch; the warm updates leave them out."
+    explorer = FixedPointExplorer(bistable, TaskDrive(seed=0), patience=20, n_starts=16)
+    assert explorer._kwargs(True, 'patience') == {}
+    for v in (0.1, 0.2, 0.8, 0.1):  # following, a fold, and the point born again on the way back
+        explorer.sliders[0].value = v
+    assert len(explorer.result) == 3
+    explorer.preset_menu.value = 'no input'
+    explorer.search()
+    assert explorer.how == 'searched from scratch' and len(explorer.result) == 3
