@@ -6,25 +6,30 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/core.html.md"""
 
 # %% auto #0
 __all__ = ['require', 'fresh_seed', 'require_number', 'require_steps', 'closest', 'compute_threads', 'canvas_png', 'figure_png',
-           'json_default', 'jsonable', 'json_text', 'process_alive', 'remove_stale_temporaries', 'atomic_write']
+           'json_default', 'jsonable', 'json_text', 'process_alive', 'remove_stale_temporaries', 'atomic_write',
+           'parameters_section', 'add_parameter_docs']
 
 # %% ../nbs/00_core.ipynb #f14f2eb3
 import difflib
 import glob
+import inspect
 import io
 import json
 import math
 import os
 import socket
+import sys
 import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from fastcore.docments import DocmentText
 from PIL import Image
 from threadpoolctl import threadpool_limits
 
@@ -226,3 +231,116 @@ def atomic_write(
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+# %% ../nbs/00_core.ipynb #help0002
+try:
+    # how show_doc writes an annotation, which its own Parameters headers must match
+    from fastcore.docments import _type_str
+except ImportError:  # pragma: no cover - an older or newer fastcore
+    _type_str = inspect.formatannotation
+
+_SECTION = 'Parameters\n----------\n'
+
+
+def _meanings(f) -> dict:
+    "The docments of `f`'s parameters, by name, with their annotations: {name: (anno, meaning)}."
+    try:
+        dm = DocmentText(f).dm
+    except Exception:
+        return {}
+    return {
+        k: (v.get('anno', inspect.Parameter.empty), v.get('docment'))
+        for k, v in dm.items()
+        if k not in ('self', 'return')
+    }
+
+
+def parameters_section(
+    f,  # A function, or a class (its constructor's parameters)
+    inherited: dict = None,  # Meanings, by name, of parameters that `f` leaves undocumented
+) -> str:
+    "A NumPy-style 'Parameters' section of `f`'s documented parameters; '' if it has none."
+    lines = []
+    for name, (anno, meaning) in _meanings(f).items():
+        meaning = meaning or (inherited or {}).get(name)
+        if not meaning:
+            continue
+        kind = '' if anno is inspect.Parameter.empty else f' : {_type_str(anno)}'
+        lines.append(f"{name}{kind}\n    {' '.join(meaning.split())}")
+    return _SECTION + '\n'.join(lines) if lines else ''
+
+# %% ../nbs/00_core.ipynb #help0005
+def _documented(doc) -> bool:
+    return _SECTION in (doc or '')
+
+
+def _add_section(obj, section: str):
+    "Append `section` to `obj`'s docstring, once."
+    if section and not _documented(obj.__doc__):
+        try:
+            obj.__doc__ = f"{inspect.cleandoc(obj.__doc__ or '')}\n\n{section}".lstrip()
+        except (AttributeError, TypeError):
+            pass  # a builtin's docstring cannot be changed
+
+
+def _constructor_meanings(cls) -> dict:
+    "The documented constructor parameters of `cls`'s bases, by name, nearest base first."
+    out = {}
+    for base in reversed(cls.__mro__[1:]):
+        if '__init__' in vars(base) and base is not object:
+            out.update({k: m for k, (_, m) in _meanings(base).items() if m})
+    return out
+
+
+def _document_class(cls, module_name: str):
+    "Add the Parameters sections of `cls` (its constructor's) and of its public methods."
+    if hasattr(cls, '_fields'):
+        return  # a NamedTuple: help() lists its fields
+    _add_section(cls, parameters_section(cls, _constructor_meanings(cls)))
+    init = vars(cls).get('__init__')
+    if inspect.isfunction(init) and not init.__doc__:
+        init.__doc__ = (
+            f"Make a `{cls.__name__}`: its parameters are listed in help({cls.__name__})."
+        )
+    for name, member in vars(cls).items():
+        f = getattr(member, '__func__', member)
+        if (
+            not name.startswith('_')
+            and inspect.isfunction(f)
+            and getattr(f, '__module__', None) == module_name
+        ):
+            _add_section(f, parameters_section(f))
+
+
+def add_parameter_docs(
+    namespace,  # A module, its name, or its `globals()`
+) -> list:
+    "Append a 'Parameters' section (their docments) to the public callables' docstrings."
+    if isinstance(namespace, str):
+        namespace = sys.modules[namespace]
+    if isinstance(namespace, ModuleType):
+        namespace = vars(namespace)
+    module_name = namespace['__name__']
+    public = namespace.get('__all__') or [k for k in namespace if not k.startswith('_')]
+    done = []
+    for name in public:
+        obj = namespace.get(name)
+        if getattr(obj, '__module__', None) != module_name:
+            continue
+        if inspect.isclass(obj):
+            _document_class(obj, module_name)
+            done.append(name)
+        elif inspect.isfunction(obj):
+            _add_section(obj, parameters_section(obj))
+            done.append(name)
+    # methods patched here onto classes defined elsewhere
+    for obj in list(namespace.values()):
+        if inspect.isclass(obj) and obj.__module__ != module_name:
+            for k, member in vars(obj).items():
+                f = getattr(member, '__func__', member)
+                if inspect.isfunction(f) and f.__module__ == module_name and not k.startswith('_'):
+                    _add_section(f, parameters_section(f))
+    return done
+
+# %% ../nbs/00_core.ipynb #help0008
+add_parameter_docs(globals())  # help() shows each parameter's meaning
