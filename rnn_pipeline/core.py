@@ -10,16 +10,21 @@ __all__ = ['require', 'fresh_seed', 'require_number', 'require_steps', 'closest'
            'parameters_section', 'add_parameter_docs']
 
 # %% ../nbs/00_core.ipynb #f14f2eb3
+import ast
+import dataclasses
 import difflib
+import functools
 import glob
 import inspect
 import io
 import json
+import linecache
 import math
 import os
 import socket
 import sys
 import time
+import tokenize
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +34,6 @@ import numpy as np
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from fastcore.docments import DocmentText
 from PIL import Image
 from threadpoolctl import threadpool_limits
 
@@ -242,17 +246,76 @@ except ImportError:  # pragma: no cover - an older or newer fastcore
 _SECTION = 'Parameters\n----------\n'
 
 
-def _meanings(f) -> dict:
-    "The docments of `f`'s parameters, by name, with their annotations: {name: (anno, meaning)}."
-    try:
-        dm = DocmentText(f).dm
-    except Exception:
-        return {}
-    return {
-        k: (v.get('anno', inspect.Parameter.empty), v.get('docment'))
-        for k, v in dm.items()
-        if k not in ('self', 'return')
+@functools.lru_cache(maxsize=256)
+def _source_index(filename: str, n_lines: int):
+    "The comments of a source file by line, and its function definitions by def and decorator line."
+    text = ''.join(linecache.getlines(filename))
+    comments = {
+        t.start[0]: t.string.lstrip('#').strip()
+        for t in tokenize.generate_tokens(io.StringIO(text).readline)
+        if t.type == tokenize.COMMENT
     }
+    defs = {}
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for line in [node.lineno] + [d.lineno for d in node.decorator_list]:
+                defs.setdefault(line, node)
+        elif isinstance(node, ast.ClassDef):
+            defs.setdefault(node.name, node)
+    return comments, defs
+
+
+def _field_comments(cls) -> dict:
+    "The comment on the line of each field of dataclass `cls`, by name."
+    filename = inspect.getsourcefile(cls)
+    comments, defs = _source_index(filename, len(linecache.getlines(filename)))
+    return {
+        s.target.id: comments.get(s.lineno)
+        for s in defs[cls.__name__].body
+        if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+    }
+
+
+def _comments(f) -> dict:
+    "The docment comment of each parameter of function `f`, by name (fastcore's rules), from its file."
+    code = inspect.unwrap(f).__code__
+    comments, defs = _source_index(code.co_filename, len(linecache.getlines(code.co_filename)))
+    node = defs[code.co_firstlineno]
+    a = node.args
+    params = [*a.posonlyargs, *a.args, *([a.vararg] if a.vararg else []), *a.kwonlyargs]
+    params += [a.kwarg] if a.kwarg else []
+    lines = {p.lineno for p in params}
+    out = {}
+    for p in params:
+        line, above = p.lineno, []
+        if line in comments:
+            out[p.arg] = comments[line]
+            continue
+        while line - 1 in comments and line - 1 not in lines:
+            line -= 1
+            above.append(comments[line])
+        out[p.arg] = ' '.join(reversed(above)) or None
+    return out
+
+
+def _meanings(f) -> dict:
+    "The docments of `f`'s parameters (a class's: its constructor's), with their annotations."
+    dataclass = dataclasses.is_dataclass(f) and inspect.isclass(f)
+    fn = f.__init__ if inspect.isclass(f) else f
+    try:
+        comments, sig = (_field_comments(f) if dataclass else _comments(fn)), inspect.signature(fn)
+    except (KeyError, OSError, TypeError, ValueError, AttributeError, SyntaxError):
+        return {}  # no source, or no signature
+    out = {}
+    for name, p in sig.parameters.items():
+        if name == 'self':
+            continue
+        anno = p.annotation
+        # what show_doc writes for a parameter without annotation but with a default
+        if anno is inspect.Parameter.empty and p.default is not inspect.Parameter.empty:
+            anno = type(p.default)
+        out[name] = (anno, comments.get(name))
+    return out
 
 
 def parameters_section(
@@ -284,10 +347,11 @@ def _add_section(obj, section: str):
 
 
 def _constructor_meanings(cls) -> dict:
-    "The documented constructor parameters of `cls`'s bases, by name, nearest base first."
+    "The documented constructor parameters of `cls`'s bases in its package, by name."
+    package = cls.__module__.split('.')[0]
     out = {}
     for base in reversed(cls.__mro__[1:]):
-        if '__init__' in vars(base) and base is not object:
+        if '__init__' in vars(base) and base.__module__.split('.')[0] == package:
             out.update({k: m for k, (_, m) in _meanings(base).items() if m})
     return out
 

@@ -19,7 +19,7 @@ from fastcore.basics import patch
 from .tasks import Task, TaskCDDM, TaskDMTS, TaskNBitFlipFlop, TaskMemoryAntiNumber
 from .tasks import TaskMemoryAntiAngle, angle_difference, condition_label
 from .tasks import shade_unscored
-from .core import require, require_steps
+from .core import add_parameter_docs, require, require_steps
 
 # %% ../nbs/04_performance.ipynb #d49202b5
 def mse(
@@ -869,3 +869,6 @@ def behaviour(self: _AnalyzerMemoryAnti, sigma_rec=0.03, sigma_inp=0.03, rng_num
     "The recalled against the presented stimulus."
     data = self.calc_recall(sigma_rec=sigma_rec, sigma_inp=sigma_inp, rng_numpy=rng_numpy)
     return {data['score_name']: data['score']}, self.plot_recall(), 'recall.png'
+
+# %% ../nbs/04_performance.ipynb #pdocs001
+add_parameter_docs(globals())  # help() shows each parameter's meaning

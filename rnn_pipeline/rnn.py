@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from .core import fresh_seed, require, require_number
+from .core import add_parameter_docs, fresh_seed, require, require_number
 
 # %% ../nbs/02_rnn.ipynb #443c57d2
 def input_drive(
@@ -643,3 +643,6 @@ def run(
     for t, d in enumerate(drive):
         x = states[t] = euler_step(x, self.W_rec, d, self.alpha, self.activation.numpy)
     return states.transpose(2, 0, 1), (states @ self.W_out.T).transpose(2, 0, 1)
+
+# %% ../nbs/02_rnn.ipynb #pdocs001
+add_parameter_docs(globals())  # help() shows each parameter's meaning

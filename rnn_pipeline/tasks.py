@@ -21,7 +21,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
 
-from .core import closest, require, require_number, require_steps
+from .core import add_parameter_docs, closest, require, require_number, require_steps
 
 # %% ../nbs/01_tasks.ipynb #9e3b261f
 def _check_epoch(
@@ -1179,3 +1179,6 @@ def condition_from_controls(self: TaskNBitFlipFlop, values: dict) -> dict:
     drawn = copy.copy(self)
     drawn.rng = np.random.default_rng(values['seed'])
     return drawn.complete_condition({})
+
+# %% ../nbs/01_tasks.ipynb #pdocs001
+add_parameter_docs(globals())  # help() shows each parameter's meaning

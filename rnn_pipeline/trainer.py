@@ -26,7 +26,7 @@ import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .core import atomic_write, require, require_number
+from .core import add_parameter_docs, atomic_write, require, require_number
 from .rnn import RNN_pytorch, RNN_numpy
 from .tasks import Task
 
@@ -569,3 +569,6 @@ def _restore(self: Trainer, state: dict):
         np.inf if meta['best_loss'] is None else meta['best_loss'],
     )
     self.resumed_at = meta['resumed_at'] + [self.iteration]
+
+# %% ../nbs/03_trainer.ipynb #pdocs001
+add_parameter_docs(globals())  # help() shows each parameter's meaning
