@@ -50,7 +50,7 @@ def require(
 
 # %% ../nbs/00_core.ipynb #0d9a8fbf
 def fresh_seed() -> int:
-    "A new seed from the operating system's entropy, leaving every global random generator as it was."
+    "A new seed from the OS's entropy; global random generators are left as they were."
     return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 # %% ../nbs/00_core.ipynb #66f88f05
@@ -63,7 +63,7 @@ def require_number(
     strict: bool = True,  # `value` must be above `low` (else at least `low`)
     optional: bool = False,  # Allow `None`
 ):
-    "Raise a `ValueError` naming `name` unless `value` is a finite number (an integer if `integer`) within the bounds."
+    "Raise a `ValueError` naming `name` unless `value` is a finite number (integer) within bounds."
     if value is None and optional:
         return
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
@@ -83,7 +83,8 @@ def require_number(
         ok,
         name,
         value,
-        f"{'an integer' if integer else 'a finite number'}{bounds}{' or None' if optional else ''} is required",
+        f"{'an integer' if integer else 'a finite number'}{bounds}"
+        f"{' or None' if optional else ''} is required",
     )
 
 # %% ../nbs/00_core.ipynb #b190836b
@@ -109,7 +110,7 @@ def closest(
 # %% ../nbs/00_core.ipynb #97f05605
 @contextmanager
 def compute_threads(n: int = None):  # Number of threads; unchanged if `None`
-    "Run the block with `n` threads in torch and in NumPy's BLAS, then restore the previous numbers."
+    "Run the block with `n` threads in torch and in NumPy's BLAS, then restore the previous ones."
     before = torch.get_num_threads()
     if n:
         torch.set_num_threads(n)
@@ -143,7 +144,8 @@ def json_default(obj):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(
-        f"an object of type {type(obj).__name__} ({obj!r:.40}) cannot be written as JSON: save it as .npz or .pkl"
+        f"an object of type {type(obj).__name__} ({obj!r:.40}) cannot be written as JSON: "
+        "save it as .npz or .pkl"
     )
 
 
@@ -164,7 +166,7 @@ def jsonable(data):
 
 
 def json_text(data, indent: int = 4) -> str:
-    "`data` as strict JSON, which any reader takes (`jq`, JavaScript): NaN and infinities written as null."
+    "`data` as strict JSON, which any reader takes (`jq`, JavaScript): NaN and infinities as null."
     return json.dumps(jsonable(data), indent=indent, allow_nan=False)
 
 # %% ../nbs/00_core.ipynb #d0bbb8dc
@@ -172,7 +174,7 @@ _HOST = socket.gethostname()
 
 
 def _temporary(path: Path) -> Path:
-    "A new temporary file's name for writing `path`: hidden, and naming the target, this host and this process."
+    "A new temporary file's name for writing `path`: hidden, naming the target, host and process."
     return path.with_name(f'.{path.name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')
 
 
@@ -188,7 +190,7 @@ def process_alive(pid: int) -> bool:
 
 
 def _stale(tmp: Path) -> bool:
-    "Whether a temporary file was left by a process that is gone (on this host), or is more than a day old."
+    "Whether a temporary file was left by a process gone (on this host), or is over a day old."
     host, pid = tmp.name.rsplit('.', 4)[1:3]
     if time.time() - tmp.stat().st_mtime > 86400:
         return True
@@ -211,7 +213,7 @@ def atomic_write(
     write,  # Called with a binary file object; writes the contents
     overwrite: bool = False,  # Replace `path` if it exists
 ) -> Path:
-    "Write `path` through a temporary file in its folder moved into place: readers see the old file or the new one, never half of one."
+    "Write `path` through a temporary file moved into place: readers never see half a file."
     path = Path(path)
     remove_stale_temporaries(path)
     if path.exists() and not overwrite:
@@ -277,7 +279,7 @@ def _field_comments(cls) -> dict:
 
 
 def _comments(f) -> dict:
-    "The docment comment of each parameter of function `f`, by name (fastcore's rules), from its file."
+    "The docment of each parameter of function `f`, by name (fastcore's rules), from its file."
     code = inspect.unwrap(f).__code__
     comments, defs = _source_index(code.co_filename, len(linecache.getlines(code.co_filename)))
     node = defs[code.co_firstlineno]

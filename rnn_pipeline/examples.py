@@ -1,4 +1,4 @@
-"""One trained network per task, shipped with the package, so that analyses, tutorials and explorers start in seconds.
+"""One trained network per task, shipped with the package, so that analyses, tutorials and explorers start without training first.
 
 Docs: https://rnn-pipeline.github.io/rnn_pipeline/examples.html.md"""
 

@@ -34,7 +34,7 @@ def r2(
     outputs: np.ndarray,  # One trial's outputs (n_outputs, n_steps)
     targets: np.ndarray,  # Its targets, same shape
 ):
-    "Coefficient of determination of one trial's outputs, each target channel's mean as baseline; NaN for constant targets."
+    "R2 of one trial's outputs, each target channel's mean as baseline; NaN for constant targets."
     ss_tot = np.sum((targets - targets.mean(-1, keepdims=True)) ** 2)
     return float(1 - np.sum((outputs - targets) ** 2) / ss_tot) if ss_tot > 0 else float('nan')
 
@@ -71,7 +71,7 @@ class PerformanceAnalyzer:
         )[1]
 
     def _check_batch(self, input_batch, target_batch):
-        "Check that inputs and targets are (channels, n_steps, batch) with matching steps and trials."
+        "Check that inputs and targets are (channels, n_steps, batch), same steps and trials."
         require(
             np.ndim(input_batch) == 3,
             'input_batch shape',
@@ -89,7 +89,7 @@ class PerformanceAnalyzer:
         )
 
     def _mask(self, mask, n_steps):
-        "`mask` as an array of time steps: the task's mask when `None`, or every step without a task."
+        "`mask` as time steps (a list per trial for a trial mask); the task's (or all) if `None`."
         if np.ndim(mask) == 3:
             return _trial_steps(mask, n_steps)
         if mask is None:
@@ -111,7 +111,7 @@ class PerformanceAnalyzer:
         return getattr(self, attr)
 
     def _simulate(self, batch_size, sigma_rec, sigma_inp, rng_numpy):
-        "A batch of the task's trials and the network's outputs: inputs, targets, conditions, outputs."
+        "A batch of the task's trials and the outputs: inputs, targets, conditions, outputs."
         inputs, targets, conditions = self.task.get_batch(batch_size)
         return inputs, targets, conditions, self._run(inputs, sigma_rec, sigma_inp, rng_numpy)
 
@@ -145,7 +145,7 @@ def get_validation_score(
     sigma_inp: float = 0.03,  # Input noise level
     rng_numpy=None,  # Seed or `np.random.Generator` for the noise
 ):
-    "The mean over trials of `scoring_function` on the masked steps, the whole batch simulated at once."
+    "The mean over trials of `scoring_function` on the masked steps, the batch simulated at once."
     self._check_batch(input_batch, target_batch)
     mask = self._mask(mask, np.shape(input_batch)[1])
     outputs = self._run(input_batch, sigma_rec, sigma_inp, rng_numpy)
@@ -266,7 +266,7 @@ def psychometric_levels(
     coherences,  # The task's coherences
     num_levels: int,  # Number of levels
 ):
-    "`num_levels` coherences spaced like the task's: 0 (for odd `num_levels`) and +-c, log-spaced between the task's extreme non-zero |c|."
+    "`num_levels` coherences spaced like the task's: 0 (if odd) and +-c, log-spaced over its |c|."
     require(
         isinstance(num_levels, (int, np.integer)) and num_levels >= 2,
         'num_levels',
@@ -292,7 +292,7 @@ def logistic(
 
 
 def _step(c, p):
-    "(+1 or -1, coherence) where fractions `p` at sorted levels `c` jump from all 0 to all 1 (or back) within one level; else `None`."
+    "(+1 or -1, coherence) where fractions `p` at sorted levels `c` jump between all 0 and all 1."
     for sign, q in ((1, p), (-1, 1 - p)):
         # first level not all 0, last level not all 1
         first, last = np.flatnonzero(q > 0), np.flatnonzero(q < 1)
@@ -302,7 +302,7 @@ def _step(c, p):
 
 
 def _logistic_mle(c, p, n, bound):
-    "Slope and bias maximising the binomial likelihood of fractions `p` of `n` trials at levels `c`, |slope| <= `bound`."
+    "Maximum-likelihood slope and bias of fractions `p` of `n` trials at levels `c`."
     scale = np.abs(c).max()
     # fit in units of the largest level: better conditioned
     x = c / scale
@@ -332,7 +332,7 @@ def fit_logistic(
     n=1,  # Number of trials at each level (a number or one per level)
     max_slope: float = 1e3,  # Slope reported for a step the grid does not resolve
 ):
-    "Maximum-likelihood logistic fit of choice fractions: dict of `slope`, `bias` (50% point) and `unresolved` (a step)."
+    "Maximum-likelihood logistic fit of choice fractions: `slope`, `bias`, `unresolved` (a step)."
     c, p = np.asarray(c, dtype=float), np.asarray(p_right, dtype=float)
     require(
         c.shape == p.shape and c.ndim == 1,
@@ -377,7 +377,7 @@ class AnalyzerCDDM(PerformanceAnalyzer):
         rng_numpy=None,  # Seed or `np.random.Generator` for the noise
         coherences=None,  # Explicit coherence levels, overriding `num_levels`
     ):
-        "Fraction of right choices and MSE over a grid of motion x colour coherences in each context; kept in `psychometric_data`."
+        "Fraction of right choices and MSE on a motion x colour grid per context."
         task = self.task if task is None else task
         require(isinstance(task, TaskCDDM), 'task', task, "a TaskCDDM is required")
         require(
@@ -423,7 +423,7 @@ class AnalyzerCDDM(PerformanceAnalyzer):
         return self.psychometric_data
 
     def _choices_and_errors(self, task, conditions, mask, sigma_rec, sigma_inp, rng):
-        "Each trial's choice over the decision period and MSE on `mask`, simulated `chunk_size` trials at a time."
+        "Each trial's choice and MSE on `mask`, simulated `chunk_size` trials at a time."
         decision = slice(task.task_params['dec_on'], task.task_params['dec_off'])
         choices, errors = [], []
         for start in range(0, len(conditions), self.chunk_size):
@@ -434,7 +434,7 @@ class AnalyzerCDDM(PerformanceAnalyzer):
         return np.concatenate(choices), np.concatenate(errors)
 
     def slope_ratios(self) -> dict:
-        "Per context, the fitted slope for the relevant modality over the |slope| for the irrelevant one."
+        "Per context, the relevant modality's fitted slope over the irrelevant one's |slope|."
         data = self._computed('psychometric_data', 'calc_psychometric_data')
         fits = {ctx: data[ctx]['fit'] for ctx in TaskCDDM.contexts}
         return {
@@ -463,7 +463,7 @@ def _psychometric_curves(
     levels,  # Coherence levels
     num_repeats: int,  # Repeats per condition
 ):
-    "P(right) against the relevant and the irrelevant coherence (each averaged over the other) and their logistic fits."
+    "P(right) against the relevant and the irrelevant coherence, and their logistic fits."
     by_motion, by_color = p_right.mean(0), p_right.mean(1)
     curves = (
         dict(relevant=by_motion, irrelevant=by_color)
@@ -494,7 +494,7 @@ def _heatmap(ax, values, levels, title: str):
 
 
 def _symlog_axis(ax, levels):
-    "A coherence axis, linear up to the smallest non-zero level and logarithmic beyond, ticked at levels."
+    "A coherence axis, linear up to the smallest non-zero level and logarithmic beyond."
     smallest = np.abs(levels[levels != 0]).min()
     ax.set_xscale('symlog', linthresh=smallest, linscale=0.5)
     ticks = levels[levels >= 0][:: max(1, len(levels) // 14)]
@@ -504,7 +504,7 @@ def _symlog_axis(ax, levels):
 
 
 def _fit_label(context: str, fit: dict, levels) -> str:
-    "Legend entry of a fitted curve: context, slope and bias (n/a when the 50% point lies outside the levels), or the place of a step."
+    "Legend entry of a fitted curve: context, slope and bias (n/a outside the levels), or a step."
     if fit['unresolved']:
         return f"{context} context: a step at {fit['bias']:.2g} (slope unresolved)"
     bias = f"{fit['bias']:.2g}" if levels.min() <= fit['bias'] <= levels.max() else 'n/a'
@@ -513,7 +513,7 @@ def _fit_label(context: str, fit: dict, levels) -> str:
 
 @patch
 def plot_psychometric_data(self: AnalyzerCDDM):
-    "Heatmaps of P(right) per context and psychometric curves vs the relevant and irrelevant coherence. Returns the figure."
+    "Heatmaps of P(right) per context and psychometric curves; returns the figure."
     data = self._computed('psychometric_data', 'calc_psychometric_data')
     levels = data['coherence_lvls']
     fig, axes = plt.subplots(2, 2, figsize=(10, 8.5), constrained_layout=True)
@@ -547,7 +547,7 @@ def bit_accuracy(
     targets: np.ndarray,  # Targets (n_bits, n_steps, batch)
     mask=None,  # Scored time steps; every step when `None`
 ):
-    "Per bit, the fraction of scored steps (after the bit's first pulse) where the output has the target's sign."
+    "Per bit, the fraction of scored steps (after its first pulse) with the right sign."
     steps = np.zeros(targets.shape[1], bool)
     steps[slice(None) if mask is None else np.asarray(mask)] = True
     scored = (targets != 0) & steps[None, :, None]
@@ -566,7 +566,7 @@ class AnalyzerNBitFlipFlop(PerformanceAnalyzer):
         sigma_inp: float = 0.03,  # Input noise level
         rng_numpy=None,  # Seed or `np.random.Generator` for the noise
     ):
-        "Per-bit accuracy on `batch_size` random trials (kept, with the trials, in `bit_accuracy_data`)."
+        "Per-bit accuracy on `batch_size` random trials (in `bit_accuracy_data`)."
         inputs, targets, conditions, outputs = self._simulate(
             batch_size, sigma_rec, sigma_inp, rng_numpy
         )
@@ -581,7 +581,7 @@ class AnalyzerNBitFlipFlop(PerformanceAnalyzer):
 
 # %% ../nbs/04_performance.ipynb #ebd8e3e5
 def _pulse_markers(ax, inputs, row_of_bit):
-    "Mark each pulse onset of one trial's `inputs` (n_bits, n_steps): up triangles for +1, down for -1."
+    "Mark each pulse onset of one trial's `inputs` (n_bits, n_steps): triangles up +1, down -1."
     for bit, signal in enumerate(inputs):
         onsets = np.flatnonzero((signal != 0) & (np.r_[0, signal[:-1]] != signal))
         for sign, marker in ((1, '^'), (-1, 'v')):
@@ -594,7 +594,7 @@ def plot_raster(
     self: AnalyzerNBitFlipFlop,
     n_trials: int = 3,  # Number of trials to show
 ):
-    "Target and output of each bit over time for the first `n_trials` trials, pulses marked. Returns the figure."
+    "Target and output of each bit over the first `n_trials` trials, pulses marked; the figure."
     d = self._computed('bit_accuracy_data', 'calc_bit_accuracy')
     n_bits, n_steps, batch = d['targets'].shape
     require(
@@ -622,8 +622,9 @@ def plot_raster(
             [f'bit {b} {w}' for b in range(n_bits) for w in ('target', 'output')],
             fontsize='small',
         )
+        trial_accuracy = bit_accuracy(d['outputs'][..., k : k + 1], d['targets'][..., k : k + 1])
         ax.set_title(
-            f"trial {k}: {bit_accuracy(d['outputs'][..., k : k + 1], d['targets'][..., k : k + 1]).mean():.1%} of scored steps right",
+            f"trial {k}: {trial_accuracy.mean():.1%} of scored steps right",
             fontsize='small',
         )
     axes[-1, 0].set_xlabel('time step')
@@ -640,7 +641,7 @@ def confusion_matrix(
     choices,  # Reported answers: +1 match, -1 non-match, 0 tie
     correct,  # Correct answers: +1 match, -1 non-match
 ):
-    "2 x 2 fractions of trials: rows the correct answer (match, non-match), columns the reported one."
+    "2 x 2 fractions of trials: rows the correct answer (match, non-match), columns the reported."
     choices, correct = np.asarray(choices), np.asarray(correct)
     counts = np.array([[np.sum((correct == a) & (choices == r)) for r in (1, -1)] for a in (1, -1)])
     totals = np.array([[np.sum(correct == a)] for a in (1, -1)])
@@ -659,7 +660,7 @@ class AnalyzerDMTS(PerformanceAnalyzer):
         sigma_inp: float = 0.03,  # Input noise level
         rng_numpy=None,  # Seed or `np.random.Generator` for the noise
     ):
-        "Fractions of trials by correct (rows) and reported (columns) answer, match first (kept in `confusion_data`)."
+        "Fractions of trials by correct (rows) and reported (columns) answer (`confusion_data`)."
         inputs, targets, conditions, outputs = self._simulate(
             batch_size, sigma_rec, sigma_inp, rng_numpy
         )
@@ -707,7 +708,7 @@ class _AnalyzerMemoryAnti(PerformanceAnalyzer):
         sigma_inp: float = 0.03,  # Input noise level
         rng_numpy=None,  # Seed or `np.random.Generator` for the noise
     ):
-        "Presented and recalled stimulus of each trial and the task's score (kept in `recall_data`)."
+        "Presented and recalled stimulus of each trial and the task's score (in `recall_data`)."
         inputs, targets, conditions, outputs = self._simulate(
             batch_size, sigma_rec, sigma_inp, rng_numpy
         )
@@ -747,7 +748,7 @@ class AnalyzerMemoryAntiNumber(_AnalyzerMemoryAnti):
 
 
 class AnalyzerMemoryAntiAngle(_AnalyzerMemoryAnti):
-    "Performance of a network on MemoryAntiAngle: recalled vs presented angle, with the circular error."
+    "Performance on MemoryAntiAngle: recalled vs presented angle, with the circular error."
 
     task_class = TaskMemoryAntiAngle
 
@@ -758,7 +759,7 @@ class AnalyzerMemoryAntiAngle(_AnalyzerMemoryAnti):
         )
 
     def plot_recall(self):
-        "Recalled vs presented angle with the target line, and the distribution of circular errors. Returns the figure."
+        "Recalled vs presented angle with the target line, and the circular errors; the figure."
         d = self._computed('recall_data', 'calc_recall')
         fig, (ax, hist) = plt.subplots(1, 2, figsize=(9.5, 4.2), constrained_layout=True)
         ax.plot(
@@ -805,7 +806,7 @@ def analyzer_for(
     rnn,  # The network: an `RNN_numpy`, or anything with its `run` method
     task: Task,  # The task
 ) -> PerformanceAnalyzer:
-    "The analyzer made for `task`'s class or its nearest base class; the generic `PerformanceAnalyzer` if none is."
+    "The analyzer made for `task`'s class or its nearest base; else `PerformanceAnalyzer`."
     made_for = {
         cls.task_class: cls
         for cls in _subclasses(PerformanceAnalyzer)
@@ -823,7 +824,7 @@ def behaviour(
     sigma_inp: float = 0.03,  # Input noise level
     rng_numpy=None,  # Seed or `np.random.Generator` for the noise
 ):
-    "The task's behavioural read-out of the noisy network: what to record, its figure (or `None`) and the figure's file name."
+    "The task's read-out of the noisy network: what to record, its figure (or `None`), file name."
     inputs, targets, conditions, outputs = self._simulate(None, sigma_rec, sigma_inp, rng_numpy)
     trial_mask = self.task.trial_mask(conditions)
     by_trial = {} if trial_mask is None else dict(mask=trial_mask)

@@ -130,7 +130,8 @@ def get_activation(activation) -> Activation:
     if isinstance(activation, str):
         if activation not in ACTIVATIONS:
             raise ValueError(
-                f"activation={activation!r} is unknown: use one of {sorted(ACTIVATIONS)} or a callable."
+                f"activation={activation!r} is unknown: use one of {sorted(ACTIVATIONS)} "
+                "or a callable."
             )
         return ACTIVATIONS[activation]
     if callable(activation):
@@ -204,7 +205,7 @@ def init_weights(
 
 # %% ../nbs/02_rnn.ipynb #8be1d464
 class CTRNNFunction(torch.autograd.Function):
-    "The Euler-discretised CTRNN over all time steps as one autograd node with a hand-written backward."
+    "The Euler-discretised CTRNN over all steps as one autograd node with a hand-written backward."
 
     @staticmethod
     def forward(
@@ -218,9 +219,10 @@ class CTRNNFunction(torch.autograd.Function):
         activation: Activation,  # A built-in activation
         noise_std: float,  # Per-step standard deviation of the recurrent noise
         generator: torch.Generator,  # Source of the recurrent noise
-        consume: bool = True,  # Let the backward pass overwrite its saved buffer (it can then run only once)
+        # Let the backward pass overwrite its saved buffer (it can then run only once)
+        consume: bool = True,
     ):
-        "States x_1..x_T (T, B, N), outputs (T, B, n_outputs) and the mean squared state (the rate penalty)."
+        "States x_1..x_T (T, B, N), outputs (T, B, n_outputs) and the mean squared state."
         T, B, _ = u1.shape
         N = W_rec.shape[0]
         Z = u1.new_empty(T, B, N)
@@ -274,7 +276,7 @@ class CTRNNFunction(torch.autograd.Function):
 
 
 def _mean_square(states):
-    "The mean of the squared states (T, B, N) in one pass: a dot product per state, added up in float64."
+    "The mean of the squared states (T, B, N) in one pass, summed in float64."
     return (
         torch.linalg.vecdot(states, states)
         .sum(dtype=torch.float64)
@@ -284,7 +286,7 @@ def _mean_square(states):
 
 
 def _arriving_gradient(grad_states, grad_outputs, grad_rate, X, W_out):
-    "A function (t, out) -> the gradient arriving at state x_{t+1} (B, N) through the outputs, the mean squared rate and directly."
+    "A function (t, out) -> the gradient arriving at state x_{t+1} (B, N)."
     rate_weight = 0.0 if grad_rate is None else 2 * grad_rate.item() / X[1:].numel()
     xs = X.unbind(0)[1:]
     through_outputs = None if grad_outputs is None else grad_outputs.unbind(0)
@@ -323,7 +325,7 @@ class RNN_pytorch(torch.nn.Module):
         output_size: int = 2,  # Number of output channels
         device=None,  # Device; CUDA when available if `None`
         exc_fraction: float = 0.8,  # Fraction of excitatory units under Dale's law
-        connectivity_mask=None,  # Allowed recurrent connections (N, N); drawn from the density if `None`
+        connectivity_mask=None,  # Allowed connections (N, N); drawn with the density if `None`
         seed: int = None,  # Seed for a new generator when `random_generator` is `None`
         train_bias: bool = None,  # Train the bias; if `None`, trained when `bias_rec` is given
     ):
@@ -388,7 +390,7 @@ class RNN_pytorch(torch.nn.Module):
         )
 
     def _connectivity_mask(self, mask, density):
-        "The recurrent connectivity mask: given, or drawn with `density`; no self-connections under Dale's law."
+        "The connectivity mask: given, or drawn; no self-connections under Dale's law."
         if mask is None:
             mask = (torch.rand(self.N, self.N, generator=self.generator) < density).double().numpy()
         mask = np.asarray(mask, dtype=float)
@@ -419,7 +421,7 @@ def enforce_constraints(self: RNN_pytorch):
 
 # %% ../nbs/02_rnn.ipynb #763d6c2b
 def _noise(self: RNN_pytorch, shape, sigma):
-    "Scaled Gaussian noise of `shape` from the network's generator, on its device (0 when `sigma` is 0)."
+    "Scaled Gaussian noise of `shape` from the network's generator, on its device."
     if sigma == 0:
         return 0.0
     return (
@@ -430,7 +432,7 @@ def _noise(self: RNN_pytorch, shape, sigma):
 
 
 def _reference_run(self: RNN_pytorch, u, sigma_rec):
-    "States (T, B, N), outputs (T, B, n_outputs) and mean squared rate from the plain autograd loop over `euler_step`."
+    "States (T, B, N), outputs (T, B, n_outputs) and mean squared rate from a plain autograd loop."
     drive = input_drive(
         u, self.W_inp, self.bias_rec, 0.0, _noise(self, u.shape[:2] + (self.N,), sigma_rec)
     )
@@ -467,7 +469,7 @@ def forward(
     reference: bool = False,  # Use the plain autograd loop instead of the fast path
     with_rate: bool = False,  # Also return the mean squared state (the rate penalty of training)
 ):
-    "States (N, n_steps, batch) and outputs (n_outputs, n_steps, batch) for the inputs `u`, and the mean squared rate if asked."
+    "States (N, n_steps, batch), outputs (n_outputs, n_steps, batch), mean squared rate if asked."
     check_inputs(u, self.input_size)
     # (T, B, n_inputs)
     u = torch.as_tensor(u, dtype=torch.float32, device=self.device).permute(1, 2, 0)

@@ -44,7 +44,7 @@ MAX_STEPS, MAX_CHANNELS, MAX_BATCH_VALUES = 10**6, 10**4, 2 * 10**8
 
 
 def _check_batch_size(task, batch_size):
-    "Refuse a batch size that is not a positive integer (or `None`, for the task's default), or a batch too large to hold."
+    "Refuse a batch size that is not a positive integer or `None` (the default), or too large."
     require_number('batch_size', batch_size, 0, integer=True, optional=True)
     values = (
         (task.n_inputs + task.n_outputs) * task.n_steps * (batch_size or task.default_batch_size)
@@ -53,7 +53,8 @@ def _check_batch_size(task, batch_size):
         values <= MAX_BATCH_VALUES,
         'batch_size',
         batch_size,
-        f"a batch of at most {MAX_BATCH_VALUES:.0e} values (channels x n_steps x batch_size) is required: it has {values:.1e}",
+        f"a batch of at most {MAX_BATCH_VALUES:.0e} values (channels x n_steps x batch_size) "
+        f"is required: it has {values:.1e}",
     )
 
 
@@ -71,7 +72,7 @@ def _is_number(v) -> bool:
 
 
 def _check_like(name: str, value, default):
-    "Refuse a task parameter whose value is not of the kind of its default: a number, a yes/no, a list of numbers."
+    "Refuse a task parameter not of its default's kind: a number, a yes/no, a list of numbers."
     if isinstance(default, bool):
         require(isinstance(value, bool), name, value, "True or False is required")
     elif _is_number(default):
@@ -122,7 +123,7 @@ def _epoch(
 
 # %% ../nbs/01_tasks.ipynb #8c1d6028
 class Task:
-    "A behavioural task: trials of `n_steps` steps with `n_inputs` input and `n_outputs` output channels."
+    "A behavioural task: `n_steps` steps of `n_inputs` input and `n_outputs` output channels."
 
     default_params = {}  # task parameters and their defaults
     score_name = 'R2'  # what `score` measures
@@ -159,7 +160,7 @@ class Task:
         self.rng = np.random.default_rng(seed)
 
     def _merge_params(self, task_params):
-        "Task parameters over the defaults; sizes repeated in `task_params` (as old configs do) must agree."
+        "Task parameters over the defaults; sizes repeated in `task_params` must agree."
         params = dict(task_params)
         for size in ('n_steps', 'n_inputs', 'n_outputs'):
             if size in params:
@@ -232,7 +233,7 @@ class Task:
         return dict(condition)
 
     def trial_mask(self, conditions: list):
-        "A loss mask per trial and output (n_outputs, n_steps, B), or `None`: `mask` for every trial."
+        "A loss mask per trial and output (n_outputs, n_steps, B); `None`: `mask` for every trial."
         return None
 
     def condition_keys(self) -> list:
@@ -270,7 +271,7 @@ class Task:
         batch_size: int = None,
         shuffle: bool = False,  # Shuffle the order of the trials
     ):
-        "A batch: inputs (n_inputs, n_steps, B), targets (n_outputs, n_steps, B), B condition dicts."
+        "A batch: inputs (n_inputs, n_steps, B), targets (n_outputs, n_steps, B), B conditions."
         _check_batch_size(self, batch_size)
         grid = self.condition_grid()
         if grid is None:
@@ -326,7 +327,7 @@ def choice_accuracy(
     targets: np.ndarray,  # Targets (2, n_steps, B)
     steps,  # Decision-period time steps
 ):
-    "Fraction of trials whose choice (sign of output 0 - output 1 over `steps`) matches the target's; trials with no correct choice are left out."
+    "Fraction of trials whose choice (sign of output 0 - output 1 over `steps`) is right."
     wanted = np.sign((targets[0] - targets[1])[steps].mean(0))
     chosen = np.sign((outputs[0] - outputs[1])[steps].mean(0))
     scored = wanted != 0
@@ -341,7 +342,7 @@ CDDM_COHERENCES = [0.0] + [s * 0.8 / 2**k for k in range(6) for s in (1, -1)]
 
 
 class TaskCDDM(Task):
-    "Context-dependent decision making (Mante et al. 2013): report the sign of the cued modality's coherence."
+    "Context-dependent decision making (Mante et al. 2013): the sign of the cued coherence."
 
     default_params = dict(
         cue_on=0,
@@ -443,7 +444,7 @@ class TaskCDDM(Task):
 
 # %% ../nbs/01_tasks.ipynb #69cddc9a
 class TaskDMTS(Task):
-    "Delayed match to sample: after a delay, report whether the test stimulus is on the sample's channel."
+    "Delayed match to sample: after a delay, is the test stimulus on the sample's channel?"
 
     default_params = dict(
         stim_on_sample=15,
@@ -487,7 +488,8 @@ class TaskDMTS(Task):
             p['stim_off_sample'] <= p['stim_on_match'],
             'stim_on_match',
             p['stim_on_match'],
-            f"the test stimulus must come after the sample (stim_off_sample={p['stim_off_sample']})",
+            f"the test stimulus must come after the sample "
+            f"(stim_off_sample={p['stim_off_sample']})",
         )
 
     def default_mask(self):
@@ -528,7 +530,7 @@ class TaskDMTS(Task):
 
 # %% ../nbs/01_tasks.ipynb #ec14156e
 class TaskNBitFlipFlop(Task):
-    "N-bit flip-flop (Sussillo & Barak 2013): each output holds the sign of the last pulse on its input."
+    "N-bit flip-flop (Sussillo & Barak 2013): each output holds the sign of its last input pulse."
 
     default_params = dict(mu=6, n_flip_steps=10, initial_pulse=True)
     score_name, criterion, score_range = 'accuracy', 0.98, (0.0, 1.0)
@@ -611,7 +613,7 @@ class TaskNBitFlipFlop(Task):
         ]
 
     def _trials_from_events(self, events):
-        "Inputs (pulses held for `n_flip_steps`) and targets (forward-filled signs) from pulse onsets."
+        "Inputs (pulses of `n_flip_steps`) and targets (forward-filled signs) from pulse onsets."
         n_flip, T = self.task_params['n_flip_steps'], self.n_steps
         edges = events.copy()
         edges[:, n_flip:] -= events[:, : T - n_flip]
@@ -668,7 +670,7 @@ class TaskNBitFlipFlop(Task):
         return inputs, targets, self._conditions_from_events(events)
 
     def score(self, outputs, targets, mask=None):
-        "Fraction of scored steps, after each bit's first pulse, where the output has the right sign."
+        "Fraction of scored steps, after each bit's first pulse, where the output's sign is right."
         steps = np.zeros(self.n_steps, bool)
         steps[self.mask] = True
         scored = (targets != 0) & (
@@ -735,7 +737,8 @@ class _TaskMemoryAnti(Task):
             hi - 1 + p['stim_duration'] <= p['recall_on'],
             'stim_on_range',
             p['stim_on_range'],
-            f"the stimulus must end before the recall cue (recall_on={p['recall_on']}, stim_duration={p['stim_duration']})",
+            f"the stimulus must end before the recall cue (recall_on={p['recall_on']}, "
+            f"stim_duration={p['stim_duration']})",
         )
         require(
             0 <= p['response_delay'] < p['recall_off'] - p['recall_on'],
@@ -996,7 +999,7 @@ def epoch_inputs(
     min_steps: int = None,  # Shortest epoch; 2% of the trial (at least 2 steps) if `None`
     **condition,  # The trial's condition; one the task draws if empty
 ):
-    "The distinct constant inputs of one trial, labelled by the steps where they first hold: {label: input vector}."
+    "The distinct constant inputs of one trial, labelled by the steps where they first hold."
     min_steps = max(2, self.n_steps // 50) if min_steps is None else min_steps
     inputs = self.example_trial(**condition)[0].T
     change = np.r_[0, np.flatnonzero(np.any(np.diff(inputs, axis=0) != 0, axis=1)) + 1, len(inputs)]
@@ -1011,7 +1014,7 @@ def epoch_inputs(
 # %% ../nbs/01_tasks.ipynb #893817a4
 @patch
 def fixed_point_inputs(self: Task) -> dict:
-    "The constant inputs whose fixed points explain how the task is done, by label: no input, then each epoch's input."
+    "The constant inputs whose fixed points explain the task: no input, then each epoch's."
     inputs = {'no input': np.zeros(self.n_inputs)}
     for label, u in self.epoch_inputs().items():
         if not any(np.array_equal(u, v) for v in inputs.values()):
@@ -1042,7 +1045,7 @@ def fixed_point_inputs(self: TaskCDDM) -> dict:
 # %% ../nbs/01_tasks.ipynb #acae54e37e7d407bbb7b55eff062a284
 @patch
 def slow_point_inputs(self: Task) -> dict:
-    "Inputs under which a continuous attractor holds, by label: (input, step of the trial states that start the search)."
+    "Inputs of a continuous attractor, by label: (input, step of the states that start the search)."
     return {}
 
 # %% ../nbs/01_tasks.ipynb #9a63283cbaf04dbcab1f6479b197f3a8
@@ -1057,7 +1060,7 @@ def slow_point_inputs(self: _TaskMemoryAnti) -> dict:
 # %% ../nbs/01_tasks.ipynb #86281dbf
 @patch
 def slow_point_inputs(self: TaskCDDM) -> dict:
-    "Each context's cue with zero coherence, from the states at the end of the stimulus: its decision line."
+    "Each context's cue at zero coherence, from the states at the stimulus's end."
     end = self.task_params['stim_off'] - 1
     return {label: (u, end) for label, u in self.fixed_point_inputs().items()}
 
@@ -1082,7 +1085,7 @@ def output_names(self: Task) -> list:
 
 # %% ../nbs/01_tasks.ipynb #13ce89ce
 class Control(NamedTuple):
-    "A control of one condition in an explorer: a slider from `low` to `high` by `step`, or a menu of `options`."
+    "A control of one condition in an explorer: a slider `low` to `high` by `step`, or a menu."
 
     label: str
     value: object
@@ -1113,7 +1116,7 @@ def explorer_controls(
     self: Task,
     n: int = 64,  # Trials drawn to find the conditions' ranges
 ) -> dict:
-    "Controls of the trial explorer, by condition key: a slider per numeric condition, a menu per other."
+    "Controls of the trial explorer, by condition key: sliders for numbers, menus for the rest."
     # a copy: the task's own generator is left alone
     conditions = copy.deepcopy(self).get_batch(n)[2]
     controls = {k: _control(k, [c[k] for c in conditions]) for k in conditions[0]}

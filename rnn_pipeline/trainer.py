@@ -44,7 +44,7 @@ def masked_mse(
 
 
 def orthogonality_penalty(W_inp: torch.Tensor, W_out: torch.Tensor) -> torch.Tensor:
-    "Frobenius norm of the off-diagonal overlaps between the normalised input columns and output rows."
+    "Frobenius norm of the off-diagonal overlaps of the normalised input columns and output rows."
     directions = torch.cat((W_inp, W_out.t()), dim=1)
     directions = directions / directions.norm(dim=0).clamp_min(1e-12)
     overlaps = directions.t() @ directions
@@ -82,7 +82,7 @@ class Trainer:
         max_iter: int = 1000,  # Maximum number of training iterations
         tol: float = 1e-10,  # Stop once the validation loss is at or below this
         criterion=None,  # Loss of (outputs, targets) on scored steps; the MSE if `None`
-        optimizer: torch.optim.Optimizer = None,  # Optimiser; Adam with `lr`, `weight_decay` if `None`
+        optimizer: torch.optim.Optimizer = None,  # Optimiser; Adam (`lr`, `weight_decay`) if `None`
         lambda_orth: float = 0.3,  # Weight of the input/output orthogonality penalty
         lambda_r: float = 0.1,  # Weight of the firing-rate penalty
         lr: float = 0.005,  # Learning rate of the default optimiser
@@ -244,7 +244,7 @@ def _validate(self: Trainer, val_batch, train_mask):
 
 @contextmanager
 def stop_signals():
-    "In the main thread, SIGINT and SIGTERM set the flag's `signal` for the block; a second SIGINT raises at once."
+    "In the main thread, SIGINT and SIGTERM set the flag's `signal`; a second SIGINT raises."
     flag = SimpleNamespace(signal=None)
     if threading.current_thread() is not threading.main_thread():
         yield flag
@@ -450,14 +450,14 @@ def time_to_score(
     self: Trainer,
     target: float = None,  # The score to reach; the task's criterion if `None`
 ) -> float:
-    "Seconds of training until the validation score first passed `target` (the task's criterion if `None`); `nan` if never."
+    "Seconds of training until the validation score first passed `target`; `nan` if never."
     reached = [t for t, s in zip(self.val_times, self.scores) if self.Task.passes(s, target)]
     return reached[0] if reached else float('nan')
 
 # %% ../nbs/03_trainer.ipynb #52897f47
 @patch
 def fingerprint(self: Trainer) -> dict:
-    "What a checkpoint must share with the training that resumes it: the network's shape, the task and the settings."
+    "What a checkpoint shares with the training that resumes it: network shape, task, settings."
     net, task = self.RNN, self.Task
     groups = [{k: v for k, v in g.items() if k != 'params'} for g in self.optimizer.param_groups]
     settings = {
