@@ -597,6 +597,7 @@ def plot_raster(
     "Target and output of each bit over the first `n_trials` trials, pulses marked; the figure."
     d = self._computed('bit_accuracy_data', 'calc_bit_accuracy')
     n_bits, n_steps, batch = d['targets'].shape
+    names = self.task.output_names
     require(
         1 <= n_trials <= batch, 'n_trials', n_trials, f"between 1 and the {batch} trials computed"
     )
@@ -619,7 +620,7 @@ def plot_raster(
             ax.axhline(2 * b - 0.5, color='k', lw=1)
         ax.set_yticks(
             np.arange(2 * n_bits),
-            [f'bit {b} {w}' for b in range(n_bits) for w in ('target', 'output')],
+            [f'{name} {w}' for name in names for w in ('target', 'output')],
             fontsize='small',
         )
         trial_accuracy = bit_accuracy(d['outputs'][..., k : k + 1], d['targets'][..., k : k + 1])
@@ -629,7 +630,7 @@ def plot_raster(
         )
     axes[-1, 0].set_xlabel('time step')
     fig.colorbar(image, ax=axes[:, 0], label='value (pulses: ▲ +1, ▼ -1)', shrink=0.8)
-    per_bit = ', '.join(f'bit {b} {a:.1%}' for b, a in enumerate(d['bit_accuracy']))
+    per_bit = ', '.join(f'{name} {a:.1%}' for name, a in zip(names, d['bit_accuracy']))
     fig.suptitle(f"Flip-flop over {batch} trials: {per_bit}")
     return fig
 
