@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import closest, require
+from .core import add_parameter_docs, closest, require
 from .examples import EXAMPLE_CONFIGS
 from .rnn import ACTIVATIONS
 from .tasks import Task, task_class
@@ -73,7 +73,8 @@ CONFIG = {
             'tag',
             str,
             None,
-            "the original pipeline's name of the run, such as 'CDDM_relu'; names the task if `task` is missing",
+            "the original pipeline's name of the run, such as 'CDDM_relu'; names the task if "
+            "`task` is missing",
             optional=True,
             option='',
             group='run',
@@ -206,6 +207,14 @@ CONFIG = {
             'sigma_inp', float, 0.03, "input noise level", _non_negative, ">= 0", group='network'
         ),
         Setting(
+            'train_bias',
+            bool,
+            False,
+            "train the recurrent bias (without it and without input, a ReLU network's only "
+            "isolated fixed point is the origin: a ReLU flip-flop needs it)",
+            group='network',
+        ),
+        Setting(
             'exc_fraction',
             float,
             0.8,
@@ -330,7 +339,7 @@ def check_setting(name: str, value):
 
 # %% ../nbs/07_config.ipynb #d119ff25
 def _canonical(config: dict) -> dict:
-    "`config` with aliases replaced by their key's name; an unknown key, or a key given twice, is a `ConfigError`."
+    "`config` with aliases replaced by their key's name; an unknown or repeated key: `ConfigError`."
     out, given = {}, {}
     for key, value in config.items():
         name = ALIASES.get(key, key)
@@ -341,8 +350,8 @@ def _canonical(config: dict) -> dict:
             )
         if name in out and not np.array_equal(out[name], value):
             raise ConfigError(
-                f"config keys {given[name]!r} and {key!r} name one setting, {name}, with two values: "
-                f"{out[name]!r} and {value!r}"
+                f"config keys {given[name]!r} and {key!r} name one setting, {name}, "
+                f"with two values: {out[name]!r} and {value!r}"
             )
         out[name], given[name] = value, key
     return out
@@ -365,7 +374,7 @@ def load_config(
     config,  # A config dict, or the path of a JSON config file
     **overrides,  # Keys that replace the config's
 ) -> dict:
-    "A complete, checked config: aliases resolved, missing keys at their defaults, overrides applied."
+    "A complete, checked config: aliases resolved, missing keys at defaults, overrides applied."
     config = {
         **{k: copy.deepcopy(s.default) for k, s in CONFIG.items()},
         **_canonical(_read(config)),
@@ -385,7 +394,7 @@ def load_config(
 def default_config(
     task=None,  # A task name, 'module:Class' or Task subclass; `None` for the bare defaults
 ) -> dict:
-    "The config of `task`: its shipped example network's settings for a built-in task, else the defaults."
+    "The config of `task`: its shipped example's settings for a built-in task, else the defaults."
     if task is None:
         return {k: copy.deepcopy(s.default) for k, s in CONFIG.items()}
     example = next((c for c in EXAMPLE_CONFIGS.values() if c['task'] == task), dict(task=task))
@@ -396,7 +405,7 @@ def with_seed(
     config: dict,  # A complete config
     seed: int = None,  # Overrides the config's seed
 ) -> dict:
-    "`config` with an integer seed: `seed` if given, else the config's, else a fresh one from the OS's entropy."
+    "`config` with an integer seed: `seed` if given, else the config's, else a fresh one."
     seed = config['seed'] if seed is None else seed
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])
@@ -408,7 +417,7 @@ def parse_setting(
     name: str,  # A config key
     text: str,  # The option's text
 ):
-    "The value of config key `name` that a command-line text gives; a `ConfigError` if it is not allowed."
+    "The value of config key `name` that a command-line text gives; `ConfigError` if not allowed."
     s = CONFIG[name]
     if s.optional and text.lower() == 'none':
         return None
@@ -424,3 +433,6 @@ def parse_setting(
 def option_name(s: Setting) -> str:
     "The command-line option of a setting; '' if it has none."
     return ('--' + s.name.replace('_', '-')) if s.option is None else s.option
+
+# %% ../nbs/07_config.ipynb #pdocs001
+add_parameter_docs(globals())  # help() shows each parameter's meaning

@@ -6,20 +6,29 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/core.html.md"""
 
 # %% auto #0
 __all__ = ['require', 'fresh_seed', 'require_number', 'require_steps', 'closest', 'compute_threads', 'canvas_png', 'figure_png',
-           'json_default', 'jsonable', 'json_text', 'process_alive', 'remove_stale_temporaries', 'atomic_write']
+           'json_default', 'jsonable', 'json_text', 'process_alive', 'remove_stale_temporaries', 'atomic_write',
+           'parameters_section', 'add_parameter_docs']
 
 # %% ../nbs/00_core.ipynb #f14f2eb3
+import ast
+import dataclasses
 import difflib
+import functools
 import glob
+import inspect
 import io
 import json
+import linecache
 import math
 import os
 import socket
+import sys
 import time
+import tokenize
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import torch
@@ -41,7 +50,7 @@ def require(
 
 # %% ../nbs/00_core.ipynb #0d9a8fbf
 def fresh_seed() -> int:
-    "A new seed from the operating system's entropy, leaving every global random generator as it was."
+    "A new seed from the OS's entropy; global random generators are left as they were."
     return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 # %% ../nbs/00_core.ipynb #66f88f05
@@ -54,7 +63,7 @@ def require_number(
     strict: bool = True,  # `value` must be above `low` (else at least `low`)
     optional: bool = False,  # Allow `None`
 ):
-    "Raise a `ValueError` naming `name` unless `value` is a finite number (an integer if `integer`) within the bounds."
+    "Raise a `ValueError` naming `name` unless `value` is a finite number (integer) within bounds."
     if value is None and optional:
         return
     kinds = (int, np.integer) if integer else (int, float, np.integer, np.floating)
@@ -74,7 +83,8 @@ def require_number(
         ok,
         name,
         value,
-        f"{'an integer' if integer else 'a finite number'}{bounds}{' or None' if optional else ''} is required",
+        f"{'an integer' if integer else 'a finite number'}{bounds}"
+        f"{' or None' if optional else ''} is required",
     )
 
 # %% ../nbs/00_core.ipynb #b190836b
@@ -100,7 +110,7 @@ def closest(
 # %% ../nbs/00_core.ipynb #97f05605
 @contextmanager
 def compute_threads(n: int = None):  # Number of threads; unchanged if `None`
-    "Run the block with `n` threads in torch and in NumPy's BLAS, then restore the previous numbers."
+    "Run the block with `n` threads in torch and in NumPy's BLAS, then restore the previous ones."
     before = torch.get_num_threads()
     if n:
         torch.set_num_threads(n)
@@ -134,7 +144,8 @@ def json_default(obj):
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(
-        f"an object of type {type(obj).__name__} ({obj!r:.40}) cannot be written as JSON: save it as .npz or .pkl"
+        f"an object of type {type(obj).__name__} ({obj!r:.40}) cannot be written as JSON: "
+        "save it as .npz or .pkl"
     )
 
 
@@ -155,7 +166,7 @@ def jsonable(data):
 
 
 def json_text(data, indent: int = 4) -> str:
-    "`data` as strict JSON, which any reader takes (`jq`, JavaScript): NaN and infinities written as null."
+    "`data` as strict JSON, which any reader takes (`jq`, JavaScript): NaN and infinities as null."
     return json.dumps(jsonable(data), indent=indent, allow_nan=False)
 
 # %% ../nbs/00_core.ipynb #d0bbb8dc
@@ -163,7 +174,7 @@ _HOST = socket.gethostname()
 
 
 def _temporary(path: Path) -> Path:
-    "A new temporary file's name for writing `path`: hidden, and naming the target, this host and this process."
+    "A new temporary file's name for writing `path`: hidden, naming the target, host and process."
     return path.with_name(f'.{path.name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')
 
 
@@ -179,7 +190,7 @@ def process_alive(pid: int) -> bool:
 
 
 def _stale(tmp: Path) -> bool:
-    "Whether a temporary file was left by a process that is gone (on this host), or is more than a day old."
+    "Whether a temporary file was left by a process gone (on this host), or is over a day old."
     host, pid = tmp.name.rsplit('.', 4)[1:3]
     if time.time() - tmp.stat().st_mtime > 86400:
         return True
@@ -202,7 +213,7 @@ def atomic_write(
     write,  # Called with a binary file object; writes the contents
     overwrite: bool = False,  # Replace `path` if it exists
 ) -> Path:
-    "Write `path` through a temporary file in its folder moved into place: readers see the old file or the new one, never half of one."
+    "Write `path` through a temporary file moved into place: readers never see half a file."
     path = Path(path)
     remove_stale_temporaries(path)
     if path.exists() and not overwrite:
@@ -226,3 +237,176 @@ def atomic_write(
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+# %% ../nbs/00_core.ipynb #help0002
+try:
+    # how show_doc writes an annotation, which its own Parameters headers must match
+    from fastcore.docments import _type_str
+except ImportError:  # pragma: no cover - an older or newer fastcore
+    _type_str = inspect.formatannotation
+
+_SECTION = 'Parameters\n----------\n'
+
+
+@functools.lru_cache(maxsize=256)
+def _source_index(filename: str, n_lines: int):
+    "The comments of a source file by line, and its function definitions by def and decorator line."
+    text = ''.join(linecache.getlines(filename))
+    comments = {
+        t.start[0]: t.string.lstrip('#').strip()
+        for t in tokenize.generate_tokens(io.StringIO(text).readline)
+        if t.type == tokenize.COMMENT
+    }
+    defs = {}
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for line in [node.lineno] + [d.lineno for d in node.decorator_list]:
+                defs.setdefault(line, node)
+        elif isinstance(node, ast.ClassDef):
+            defs.setdefault(node.name, node)
+    return comments, defs
+
+
+def _field_comments(cls) -> dict:
+    "The comment on the line of each field of dataclass `cls`, by name."
+    filename = inspect.getsourcefile(cls)
+    comments, defs = _source_index(filename, len(linecache.getlines(filename)))
+    return {
+        s.target.id: comments.get(s.lineno)
+        for s in defs[cls.__name__].body
+        if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+    }
+
+
+def _comments(f) -> dict:
+    "The docment of each parameter of function `f`, by name (fastcore's rules), from its file."
+    code = inspect.unwrap(f).__code__
+    comments, defs = _source_index(code.co_filename, len(linecache.getlines(code.co_filename)))
+    node = defs[code.co_firstlineno]
+    a = node.args
+    params = [*a.posonlyargs, *a.args, *([a.vararg] if a.vararg else []), *a.kwonlyargs]
+    params += [a.kwarg] if a.kwarg else []
+    lines = {p.lineno for p in params}
+    out = {}
+    for p in params:
+        line, above = p.lineno, []
+        if line in comments:
+            out[p.arg] = comments[line]
+            continue
+        while line - 1 in comments and line - 1 not in lines:
+            line -= 1
+            above.append(comments[line])
+        out[p.arg] = ' '.join(reversed(above)) or None
+    return out
+
+
+def _meanings(f) -> dict:
+    "The docments of `f`'s parameters (a class's: its constructor's), with their annotations."
+    dataclass = dataclasses.is_dataclass(f) and inspect.isclass(f)
+    fn = f.__init__ if inspect.isclass(f) else f
+    try:
+        comments, sig = (_field_comments(f) if dataclass else _comments(fn)), inspect.signature(fn)
+    except (KeyError, OSError, TypeError, ValueError, AttributeError, SyntaxError):
+        return {}  # no source, or no signature
+    out = {}
+    for name, p in sig.parameters.items():
+        if name == 'self':
+            continue
+        anno = p.annotation
+        # what show_doc writes for a parameter without annotation but with a default
+        if anno is inspect.Parameter.empty and p.default is not inspect.Parameter.empty:
+            anno = type(p.default)
+        out[name] = (anno, comments.get(name))
+    return out
+
+
+def parameters_section(
+    f,  # A function, or a class (its constructor's parameters)
+    inherited: dict = None,  # Meanings, by name, of parameters that `f` leaves undocumented
+) -> str:
+    "A NumPy-style 'Parameters' section of `f`'s documented parameters; '' if it has none."
+    lines = []
+    for name, (anno, meaning) in _meanings(f).items():
+        meaning = meaning or (inherited or {}).get(name)
+        if not meaning:
+            continue
+        kind = '' if anno is inspect.Parameter.empty else f' : {_type_str(anno)}'
+        lines.append(f"{name}{kind}\n    {' '.join(meaning.split())}")
+    return _SECTION + '\n'.join(lines) if lines else ''
+
+# %% ../nbs/00_core.ipynb #help0005
+def _documented(doc) -> bool:
+    return _SECTION in (doc or '')
+
+
+def _add_section(obj, section: str):
+    "Append `section` to `obj`'s docstring, once."
+    if section and not _documented(obj.__doc__):
+        try:
+            obj.__doc__ = f"{inspect.cleandoc(obj.__doc__ or '')}\n\n{section}".lstrip()
+        except (AttributeError, TypeError):
+            pass  # a builtin's docstring cannot be changed
+
+
+def _constructor_meanings(cls) -> dict:
+    "The documented constructor parameters of `cls`'s bases in its package, by name."
+    package = cls.__module__.split('.')[0]
+    out = {}
+    for base in reversed(cls.__mro__[1:]):
+        if '__init__' in vars(base) and base.__module__.split('.')[0] == package:
+            out.update({k: m for k, (_, m) in _meanings(base).items() if m})
+    return out
+
+
+def _document_class(cls, module_name: str):
+    "Add the Parameters sections of `cls` (its constructor's) and of its public methods."
+    if hasattr(cls, '_fields'):
+        return  # a NamedTuple: help() lists its fields
+    _add_section(cls, parameters_section(cls, _constructor_meanings(cls)))
+    init = vars(cls).get('__init__')
+    if inspect.isfunction(init) and not init.__doc__:
+        init.__doc__ = (
+            f"Make a `{cls.__name__}`: its parameters are listed in help({cls.__name__})."
+        )
+    for name, member in vars(cls).items():
+        f = getattr(member, '__func__', member)
+        if (
+            not name.startswith('_')
+            and inspect.isfunction(f)
+            and getattr(f, '__module__', None) == module_name
+        ):
+            _add_section(f, parameters_section(f))
+
+
+def add_parameter_docs(
+    namespace,  # A module, its name, or its `globals()`
+) -> list:
+    "Append a 'Parameters' section (their docments) to the public callables' docstrings."
+    if isinstance(namespace, str):
+        namespace = sys.modules[namespace]
+    if isinstance(namespace, ModuleType):
+        namespace = vars(namespace)
+    module_name = namespace['__name__']
+    public = namespace.get('__all__') or [k for k in namespace if not k.startswith('_')]
+    done = []
+    for name in public:
+        obj = namespace.get(name)
+        if getattr(obj, '__module__', None) != module_name:
+            continue
+        if inspect.isclass(obj):
+            _document_class(obj, module_name)
+            done.append(name)
+        elif inspect.isfunction(obj):
+            _add_section(obj, parameters_section(obj))
+            done.append(name)
+    # methods patched here onto classes defined elsewhere
+    for obj in list(namespace.values()):
+        if inspect.isclass(obj) and obj.__module__ != module_name:
+            for k, member in vars(obj).items():
+                f = getattr(member, '__func__', member)
+                if inspect.isfunction(f) and f.__module__ == module_name and not k.startswith('_'):
+                    _add_section(f, parameters_section(f))
+    return done
+
+# %% ../nbs/00_core.ipynb #help0008
+add_parameter_docs(globals())  # help() shows each parameter's meaning

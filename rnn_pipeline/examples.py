@@ -1,4 +1,4 @@
-"""One trained network per task, shipped with the package, so that analyses, tutorials and explorers start in seconds.
+"""One trained network per task, shipped with the package, so that analyses, tutorials and explorers start without training first.
 
 Docs: https://rnn-pipeline.github.io/rnn_pipeline/examples.html.md"""
 
@@ -15,6 +15,7 @@ import json
 
 import numpy as np
 
+from .core import add_parameter_docs
 from .rnn import RNN_pytorch, RNN_numpy
 from .tasks import TASKS, Task
 
@@ -149,3 +150,6 @@ def load_example(
     return Example(
         name, RNN_numpy.from_params(params), rnn, task, EXAMPLE_CONFIGS[name], meta['record']
     )
+
+# %% ../nbs/03a_examples.ipynb #pdocs001
+add_parameter_docs(globals())  # help() shows each parameter's meaning

@@ -21,7 +21,7 @@ import numpy as np
 import matplotlib.pyplot as plt
 from fastcore.basics import patch
 
-from .core import closest, require, require_number, require_steps
+from .core import add_parameter_docs, closest, require, require_number, require_steps
 
 # %% ../nbs/01_tasks.ipynb #9e3b261f
 def _check_epoch(
@@ -44,7 +44,7 @@ MAX_STEPS, MAX_CHANNELS, MAX_BATCH_VALUES = 10**6, 10**4, 2 * 10**8
 
 
 def _check_batch_size(task, batch_size):
-    "Refuse a batch size that is not a positive integer (or `None`, for the task's default), or a batch too large to hold."
+    "Refuse a batch size that is not a positive integer or `None` (the default), or too large."
     require_number('batch_size', batch_size, 0, integer=True, optional=True)
     values = (
         (task.n_inputs + task.n_outputs) * task.n_steps * (batch_size or task.default_batch_size)
@@ -53,7 +53,8 @@ def _check_batch_size(task, batch_size):
         values <= MAX_BATCH_VALUES,
         'batch_size',
         batch_size,
-        f"a batch of at most {MAX_BATCH_VALUES:.0e} values (channels x n_steps x batch_size) is required: it has {values:.1e}",
+        f"a batch of at most {MAX_BATCH_VALUES:.0e} values (channels x n_steps x batch_size) "
+        f"is required: it has {values:.1e}",
     )
 
 
@@ -71,7 +72,7 @@ def _is_number(v) -> bool:
 
 
 def _check_like(name: str, value, default):
-    "Refuse a task parameter whose value is not of the kind of its default: a number, a yes/no, a list of numbers."
+    "Refuse a task parameter not of its default's kind: a number, a yes/no, a list of numbers."
     if isinstance(default, bool):
         require(isinstance(value, bool), name, value, "True or False is required")
     elif _is_number(default):
@@ -86,6 +87,31 @@ def _check_like(name: str, value, default):
         )
 
 
+def _check_trial_mask(mask, shape) -> np.ndarray:
+    "`mask` as a boolean array of `shape` (n_outputs, n_steps, B); a `ValueError` if it is not one."
+    mask = np.asarray(mask)
+    require(
+        mask.shape == tuple(shape) and (mask.dtype == bool or np.isin(mask, (0, 1)).all()),
+        'mask shape',
+        mask.shape,
+        f"a mask of True/False per output, step and trial, shape {tuple(shape)}, is required",
+    )
+    return mask.astype(bool)
+
+
+def _masked_r2(outputs, targets, scored) -> float:
+    "R2 over the scored entries, each output channel's mean as baseline."
+    y, t = (np.where(scored, a, np.nan) for a in (outputs, targets))
+    if not scored.any():
+        _nothing_to_score("the mask scores no entry")
+    ss_tot = np.nansum((t - np.nanmean(t, axis=(1, 2), keepdims=True)) ** 2)
+    if not ss_tot > 0:
+        _nothing_to_score(
+            "R2 needs targets that vary over the scored steps, and these are constant"
+        )
+    return float(1 - np.nansum((y - t) ** 2) / ss_tot)
+
+
 def _epoch(
     n_steps: int,  # Trial length
     on: int,  # First step of the epoch
@@ -97,10 +123,11 @@ def _epoch(
 
 # %% ../nbs/01_tasks.ipynb #8c1d6028
 class Task:
-    "A behavioural task: trials of `n_steps` steps with `n_inputs` input and `n_outputs` output channels."
+    "A behavioural task: `n_steps` steps of `n_inputs` input and `n_outputs` output channels."
 
     default_params = {}  # task parameters and their defaults
     score_name = 'R2'  # what `score` measures
+    score_range = (-np.inf, 1.0)  # the values `score` can take
     higher_is_better = True
     criterion = None  # the score at which a scientist would call the task learnt
     default_batch_size = 256  # trials in a batch of random conditions
@@ -133,7 +160,7 @@ class Task:
         self.rng = np.random.default_rng(seed)
 
     def _merge_params(self, task_params):
-        "Task parameters over the defaults; sizes repeated in `task_params` (as old configs do) must agree."
+        "Task parameters over the defaults; sizes repeated in `task_params` must agree."
         params = dict(task_params)
         for size in ('n_steps', 'n_inputs', 'n_outputs'):
             if size in params:
@@ -205,18 +232,46 @@ class Task:
         "`condition` with its random parts (onset, pulse times...) drawn where missing."
         return dict(condition)
 
+    def trial_mask(self, conditions: list):
+        "A loss mask per trial and output (n_outputs, n_steps, B); `None`: `mask` for every trial."
+        return None
+
+    def condition_keys(self) -> list:
+        "The keys of this task's trial conditions, those it draws and those it derives."
+        if '_condition_keys' not in self.__dict__:
+            # a copy draws: the task's own generator is left alone
+            drawn = copy.deepcopy(self)
+            grid = drawn.condition_grid()
+            example = grid[0] if grid else drawn.sample_conditions(1)[0]
+            self._condition_keys = list(drawn.complete_condition(example))
+        return self._condition_keys
+
+    def check_condition(self, condition: dict):
+        "Raise a `ValueError` naming a key of `condition` that this task's trials do not have."
+        known = self.condition_keys()
+        for key in condition:
+            require(
+                key in known,
+                key,
+                condition[key],
+                f"{type(self).__name__} has the conditions {', '.join(known)}{closest(key, known)}",
+            )
+
     def generate_input_target_stream(self, **condition):
         "One trial: input (n_inputs, n_steps), target (n_outputs, n_steps) and its condition dict."
+        self.check_condition(condition)
         condition = self.complete_condition(condition)
         inputs, targets = self.build_trials([condition])
         return inputs[..., 0], targets[..., 0], condition
 
     def get_batch(
         self,
-        batch_size: int = None,  # Number of trials (grid tasks: the grid repeated, then a random subset); `None` for the whole grid (or 256 random trials)
+        # Number of trials (grid tasks: the grid repeated, then a random subset);
+        # `None` for the whole grid (or 256 random trials)
+        batch_size: int = None,
         shuffle: bool = False,  # Shuffle the order of the trials
     ):
-        "A batch: inputs (n_inputs, n_steps, B), targets (n_outputs, n_steps, B) and a list of B condition dicts."
+        "A batch: inputs (n_inputs, n_steps, B), targets (n_outputs, n_steps, B), B conditions."
         _check_batch_size(self, batch_size)
         grid = self.condition_grid()
         if grid is None:
@@ -236,8 +291,15 @@ class Task:
             grid[i] for i in np.sort(self.rng.choice(len(grid), rest, replace=False))
         ]
 
-    def score(self, outputs: np.ndarray, targets: np.ndarray) -> float:
-        "The behavioural score of `outputs` (n_outputs, n_steps, B) against `targets`; by default R2 on the scored steps."
+    def score(
+        self,
+        outputs: np.ndarray,  # Outputs (n_outputs, n_steps, B)
+        targets: np.ndarray,  # Targets, same shape
+        mask=None,  # A mask per trial and output, as `trial_mask` gives; `mask`'s steps if `None`
+    ) -> float:
+        "The behavioural score of `outputs` against `targets`; by default R2 on the scored steps."
+        if mask is not None:
+            return _masked_r2(outputs, targets, _check_trial_mask(mask, targets.shape))
         y, t = outputs[:, self.mask], targets[:, self.mask]
         ss_tot = ((t - t.mean(axis=(1, 2), keepdims=True)) ** 2).sum()
         if not ss_tot > 0:
@@ -247,14 +309,17 @@ class Task:
         return float(1 - ((y - t) ** 2).sum() / ss_tot)
 
     def passes(self, score: float, target: float = None) -> bool:
-        "Does `score` reach `target` (the task's `criterion` if `None`), in the direction where scores are better?"
+        "Does `score` reach `target` (the task's `criterion` if `None`), in the better direction?"
         target = self.criterion if target is None else target
         if target is None or not np.isfinite(score):
             return False
         return score >= target if self.higher_is_better else score <= target
 
     def __repr__(self):
-        return f"{type(self).__name__}(n_steps={self.n_steps}, n_inputs={self.n_inputs}, n_outputs={self.n_outputs}, task_params={self.task_params})"
+        return (
+            f"{type(self).__name__}(n_steps={self.n_steps}, n_inputs={self.n_inputs}, "
+            f"n_outputs={self.n_outputs}, task_params={self.task_params})"
+        )
 
 # %% ../nbs/01_tasks.ipynb #876039da
 def choice_accuracy(
@@ -262,7 +327,7 @@ def choice_accuracy(
     targets: np.ndarray,  # Targets (2, n_steps, B)
     steps,  # Decision-period time steps
 ):
-    "Fraction of trials whose choice (sign of output 0 - output 1 over `steps`) matches the target's; trials with no correct choice are left out."
+    "Fraction of trials whose choice (sign of output 0 - output 1 over `steps`) is right."
     wanted = np.sign((targets[0] - targets[1])[steps].mean(0))
     chosen = np.sign((outputs[0] - outputs[1])[steps].mean(0))
     scored = wanted != 0
@@ -277,7 +342,7 @@ CDDM_COHERENCES = [0.0] + [s * 0.8 / 2**k for k in range(6) for s in (1, -1)]
 
 
 class TaskCDDM(Task):
-    "Context-dependent decision making (Mante et al. 2013): report the sign of the cued modality's coherence."
+    "Context-dependent decision making (Mante et al. 2013): the sign of the cued coherence."
 
     default_params = dict(
         cue_on=0,
@@ -289,7 +354,16 @@ class TaskCDDM(Task):
         coherences=sorted(CDDM_COHERENCES),
     )
     contexts = ('motion', 'color')
-    score_name, criterion = 'accuracy', 0.95
+    score_name, criterion, score_range = 'accuracy', 0.95, (0.0, 1.0)
+    input_channels = (
+        'motion context',
+        'color context',
+        'motion right',
+        'motion left',
+        'color right',
+        'color left',
+    )
+    output_channels = ('right', 'left')
 
     def __init__(
         self,
@@ -340,6 +414,8 @@ class TaskCDDM(Task):
             c['context'],
             f"allowed contexts are {self.contexts}",
         )
+        for key in ('motion_coh', 'color_coh'):
+            require(_is_number(c[key]) and abs(c[key]) <= 1, key, c[key], "a number in [-1, 1]")
         relevant = c['motion_coh'] if c['context'] == 'motion' else c['color_coh']
         c['correct_choice'] = int(np.sign(relevant))  # +1 right, -1 left, 0 no correct answer
         return c
@@ -368,7 +444,7 @@ class TaskCDDM(Task):
 
 # %% ../nbs/01_tasks.ipynb #69cddc9a
 class TaskDMTS(Task):
-    "Delayed match to sample: after a delay, report whether the test stimulus is on the sample's channel."
+    "Delayed match to sample: after a delay, is the test stimulus on the sample's channel?"
 
     default_params = dict(
         stim_on_sample=15,
@@ -378,7 +454,8 @@ class TaskDMTS(Task):
         dec_on=90,
         dec_off=120,
     )
-    score_name, criterion = 'accuracy', 0.95
+    score_name, criterion, score_range = 'accuracy', 0.95, (0.0, 1.0)
+    input_channels, output_channels = ('stimulus 0', 'stimulus 1'), ('match', 'non-match')
 
     def __init__(
         self,
@@ -411,7 +488,8 @@ class TaskDMTS(Task):
             p['stim_off_sample'] <= p['stim_on_match'],
             'stim_on_match',
             p['stim_on_match'],
-            f"the test stimulus must come after the sample (stim_off_sample={p['stim_off_sample']})",
+            f"the test stimulus must come after the sample "
+            f"(stim_off_sample={p['stim_off_sample']})",
         )
 
     def default_mask(self):
@@ -452,10 +530,18 @@ class TaskDMTS(Task):
 
 # %% ../nbs/01_tasks.ipynb #ec14156e
 class TaskNBitFlipFlop(Task):
-    "N-bit flip-flop (Sussillo & Barak 2013): each output holds the sign of the last pulse on its input."
+    "N-bit flip-flop (Sussillo & Barak 2013): each output holds the sign of its last input pulse."
 
     default_params = dict(mu=6, n_flip_steps=10, initial_pulse=True)
-    score_name, criterion = 'accuracy', 0.98
+    score_name, criterion, score_range = 'accuracy', 0.98, (0.0, 1.0)
+
+    @property
+    def input_channels(self):
+        return [f'pulses {i}' for i in range(self.n_inputs)]
+
+    @property
+    def output_channels(self):
+        return [f'bit {i}' for i in range(self.n_outputs)]
 
     def __init__(
         self,
@@ -527,7 +613,7 @@ class TaskNBitFlipFlop(Task):
         ]
 
     def _trials_from_events(self, events):
-        "Inputs (pulses held for `n_flip_steps`) and targets (forward-filled signs) from pulse onsets."
+        "Inputs (pulses of `n_flip_steps`) and targets (forward-filled signs) from pulse onsets."
         n_flip, T = self.task_params['n_flip_steps'], self.n_steps
         edges = events.copy()
         edges[:, n_flip:] -= events[:, : T - n_flip]
@@ -540,9 +626,34 @@ class TaskNBitFlipFlop(Task):
         return self._conditions_from_events(self._pulse_events(n))
 
     def complete_condition(self, condition):
-        if 'flip_times' in condition:
+        if 'flip_times' in condition or 'flip_signs' in condition:
+            self._check_flips(condition.get('flip_times'), condition.get('flip_signs'))
             return dict(condition)
         return self._conditions_from_events(self._pulse_events(1))[0]
+
+    def _check_flips(self, times, signs):
+        "Refuse pulses that are not, per bit, lists of steps in the trial and of signs +-1."
+        n = self.n_inputs
+        for key, value in (('flip_times', times), ('flip_signs', signs)):
+            require(
+                isinstance(value, (list, tuple)) and len(value) == n,
+                key,
+                value,
+                f"a list of {n} lists, one per bit, is required",
+            )
+        for bit, (t, s) in enumerate(zip(times, signs)):
+            require(
+                all(isinstance(v, (int, np.integer)) and 0 <= v < self.n_steps for v in t),
+                'flip_times',
+                times,
+                f"steps from 0 to {self.n_steps - 1} are required (bit {bit}: {t})",
+            )
+            require(
+                len(s) == len(t) and all(v in (-1, 1) for v in s),
+                'flip_signs',
+                signs,
+                f"one sign +1 or -1 per pulse time is required (bit {bit}: {s})",
+            )
 
     def build_trials(self, conditions):
         events = np.zeros((self.n_inputs, self.n_steps, len(conditions)))
@@ -552,17 +663,19 @@ class TaskNBitFlipFlop(Task):
         return self._trials_from_events(events)
 
     def get_batch(self, batch_size: int = None, shuffle: bool = False):
-        "A batch of `batch_size` (default 256) random trials; pulse times are drawn for the whole batch at once, so `shuffle` changes nothing."
+        "A batch of `batch_size` (default 256) random trials (`shuffle` changes nothing)."
         _check_batch_size(self, batch_size)
         events = self._pulse_events(batch_size or self.default_batch_size)
         inputs, targets = self._trials_from_events(events)
         return inputs, targets, self._conditions_from_events(events)
 
-    def score(self, outputs, targets):
-        "Fraction of scored steps, after each bit's first pulse, where the output has the target's sign."
+    def score(self, outputs, targets, mask=None):
+        "Fraction of scored steps, after each bit's first pulse, where the output's sign is right."
         steps = np.zeros(self.n_steps, bool)
         steps[self.mask] = True
-        scored = (targets != 0) & steps[None, :, None]
+        scored = (targets != 0) & (
+            steps[None, :, None] if mask is None else _check_trial_mask(mask, targets.shape)
+        )
         if not scored.any():
             _nothing_to_score("no scored step comes after a pulse")
         return float((np.sign(outputs[scored]) == targets[scored]).mean())
@@ -624,7 +737,8 @@ class _TaskMemoryAnti(Task):
             hi - 1 + p['stim_duration'] <= p['recall_on'],
             'stim_on_range',
             p['stim_on_range'],
-            f"the stimulus must end before the recall cue (recall_on={p['recall_on']}, stim_duration={p['stim_duration']})",
+            f"the stimulus must end before the recall cue (recall_on={p['recall_on']}, "
+            f"stim_duration={p['stim_duration']})",
         )
         require(
             0 <= p['response_delay'] < p['recall_off'] - p['recall_on'],
@@ -650,6 +764,7 @@ class _TaskMemoryAnti(Task):
         c = dict(condition)
         if self.stim_key not in c:
             c[self.stim_key] = self._draw_stimuli(1)[0]
+        self._check_stimulus(c[self.stim_key])
         if 'stim_on' not in c:
             c['stim_on'] = self._draw_onsets(1)[0]
         latest = self.task_params['recall_on'] - self.task_params['stim_duration']
@@ -657,7 +772,7 @@ class _TaskMemoryAnti(Task):
             isinstance(c['stim_on'], (int, np.integer)) and 0 <= c['stim_on'] <= latest,
             'stim_on',
             c['stim_on'],
-            f"an integer step from 0 to {latest} is required: the stimulus must end before the recall cue",
+            f"an integer step from 0 to {latest} is required: the stimulus must end before recall",
         )
         return c
 
@@ -687,6 +802,10 @@ class TaskMemoryAntiNumber(_TaskMemoryAnti):
     "Remember a number in [-2, 2] and report its negative when cued."
 
     n_stim, stim_key, score_name, criterion = 1, 'number', 'R2', 0.95
+    input_channels, output_channels = ('number', 'recall cue'), ('number',)
+
+    def _check_stimulus(self, number):
+        require(_is_number(number) and abs(number) <= 2, 'number', number, "a number in [-2, 2]")
 
     def _draw_stimuli(self, n):
         return self.rng.uniform(-2, 2, n).tolist()
@@ -717,6 +836,11 @@ class TaskMemoryAntiAngle(_TaskMemoryAnti):
         False,
         10.0,
     )
+    score_range = (0.0, 180.0)
+    input_channels, output_channels = ('cos', 'sin', 'recall cue'), ('cos', 'sin')
+
+    def _check_stimulus(self, angle):
+        require(_is_number(angle), 'angle', angle, "a finite number (radians) is required")
 
     def _draw_stimuli(self, n):
         return self.rng.uniform(0, 2 * np.pi, n).tolist()
@@ -753,14 +877,19 @@ def plot_trial(
     mask=None,  # Scored time steps, shaded where unscored
     condition: dict = None,  # The trial's condition, used as title
     axes=None,  # Two axes to draw on; a new figure when `None`
+    input_names: list = None,  # Names of the input channels (a task's `input_names`)
+    output_names: list = None,  # Names of the output channels (a task's `output_names`)
 ):
     "Plot one trial's inputs and targets; returns the figure."
     if axes is None:
         fig, axes = plt.subplots(2, 1, figsize=(7, 4), sharex=True, constrained_layout=True)
     fig = axes[0].figure
-    for ax, signals, label in zip(axes, (inputs, targets), ('input', 'target')):
-        for i, s in enumerate(signals):
-            ax.plot(s, label=f'{label} {i}')
+    named = (('input', 'input_names', input_names), ('target', 'output_names', output_names))
+    for ax, signals, (label, key, names) in zip(axes, (inputs, targets), named):
+        names = names or [f'{label} {i}' for i in range(len(signals))]
+        require(len(names) == len(signals), key, names, f"one name per channel ({len(signals)})")
+        for s, name in zip(signals, names):
+            ax.plot(s, label=name)
         if mask is not None:
             shade_unscored(ax, mask, signals.shape[1])
         ax.set_ylabel(label + 's')
@@ -772,7 +901,7 @@ def plot_trial(
 
 
 def condition_label(condition: dict) -> str:
-    "A short label of a trial's condition: its scalar entries (lists such as pulse times are left out)."
+    "A short label of a trial's condition: its scalar entries (lists such as pulse times left out)."
     return ', '.join(
         f'{k}={v:.3g}' if isinstance(v, float) else f'{k}={v}'
         for k, v in condition.items()
@@ -870,7 +999,7 @@ def epoch_inputs(
     min_steps: int = None,  # Shortest epoch; 2% of the trial (at least 2 steps) if `None`
     **condition,  # The trial's condition; one the task draws if empty
 ):
-    "The distinct constant inputs of one trial, labelled by the steps where they first hold: {label: input vector}."
+    "The distinct constant inputs of one trial, labelled by the steps where they first hold."
     min_steps = max(2, self.n_steps // 50) if min_steps is None else min_steps
     inputs = self.example_trial(**condition)[0].T
     change = np.r_[0, np.flatnonzero(np.any(np.diff(inputs, axis=0) != 0, axis=1)) + 1, len(inputs)]
@@ -885,7 +1014,7 @@ def epoch_inputs(
 # %% ../nbs/01_tasks.ipynb #893817a4
 @patch
 def fixed_point_inputs(self: Task) -> dict:
-    "The constant inputs whose fixed points explain how the task is done, by label: no input, then each epoch's input."
+    "The constant inputs whose fixed points explain the task: no input, then each epoch's."
     inputs = {'no input': np.zeros(self.n_inputs)}
     for label, u in self.epoch_inputs().items():
         if not any(np.array_equal(u, v) for v in inputs.values()):
@@ -898,13 +1027,13 @@ def fixed_point_inputs(self: (TaskNBitFlipFlop, TaskDMTS)) -> dict:
     "No input: the memories are held without one."
     return {'no input': np.zeros(self.n_inputs)}
 
-
+# %% ../nbs/01_tasks.ipynb #9ac0ef31
 @patch
 def fixed_point_inputs(self: _TaskMemoryAnti) -> dict:
     "No input (the memory) and the recall cue (the answer)."
     return {'no input': np.zeros(self.n_inputs), 'recall cue': np.eye(self.n_inputs)[-1]}
 
-
+# %% ../nbs/01_tasks.ipynb #36d513a5
 @patch
 def fixed_point_inputs(self: TaskCDDM) -> dict:
     "Each context's cue with zero coherence on both modalities: where the decision line lies."
@@ -916,7 +1045,7 @@ def fixed_point_inputs(self: TaskCDDM) -> dict:
 # %% ../nbs/01_tasks.ipynb #acae54e37e7d407bbb7b55eff062a284
 @patch
 def slow_point_inputs(self: Task) -> dict:
-    "Inputs under which a continuous attractor holds, by label: (input, step of the trial states that start the search)."
+    "Inputs of a continuous attractor, by label: (input, step of the states that start the search)."
     return {}
 
 # %% ../nbs/01_tasks.ipynb #9a63283cbaf04dbcab1f6479b197f3a8
@@ -928,35 +1057,35 @@ def slow_point_inputs(self: _TaskMemoryAnti) -> dict:
         'recall cue': (np.eye(self.n_inputs)[-1], self.n_steps - 1),
     }
 
-
+# %% ../nbs/01_tasks.ipynb #86281dbf
 @patch
 def slow_point_inputs(self: TaskCDDM) -> dict:
-    "Each context's cue with zero coherence, from the states at the end of the stimulus: its decision line."
+    "Each context's cue at zero coherence, from the states at the stimulus's end."
     end = self.task_params['stim_off'] - 1
     return {label: (u, end) for label, u in self.fixed_point_inputs().items()}
 
 # %% ../nbs/01_tasks.ipynb #8edb47106e1a46a883d545849b8ab81b
 def _channel_names(task: Task, kind: str) -> list:
-    "The class's names for its `kind` ('input' or 'output') channels, or numbered ones."
+    "The task's names for its `kind` ('input' or 'output') channels, or numbered ones."
     n = getattr(task, f'n_{kind}s')
-    names = list(getattr(type(task), f'{kind}_channels', ()) or ())
+    names = list(getattr(task, f'{kind}_channels', ()) or ())
     return names if len(names) == n else [f'{kind} {i}' for i in range(n)]
 
 # %% ../nbs/01_tasks.ipynb #10185d26023b46108eb7d9f57d49d2b3
 @patch(as_prop=True)
 def input_names(self: Task) -> list:
-    "The names of the input channels: the class's `input_channels`, or 'input 0', 'input 1', ..."
+    "The names of the input channels: the task's `input_channels`, or 'input 0', 'input 1', ..."
     return _channel_names(self, 'input')
 
-
+# %% ../nbs/01_tasks.ipynb #c3131dc6
 @patch(as_prop=True)
 def output_names(self: Task) -> list:
-    "The names of the output channels: the class's `output_channels`, or 'output 0', 'output 1', ..."
+    "The names of the output channels: the task's `output_channels`, or 'output 0', ..."
     return _channel_names(self, 'output')
 
 # %% ../nbs/01_tasks.ipynb #13ce89ce
 class Control(NamedTuple):
-    "A control of one condition in an explorer: a slider from `low` to `high` by `step`, or a menu of `options`."
+    "A control of one condition in an explorer: a slider `low` to `high` by `step`, or a menu."
 
     label: str
     value: object
@@ -981,13 +1110,13 @@ def _control(key: str, values: list) -> Control:
         lo, hi = lo - 1, hi + 1
     return Control(key, values[0], lo, hi, 1 if integer else (hi - lo) / 100)
 
-
+# %% ../nbs/01_tasks.ipynb #9cf0701b
 @patch
 def explorer_controls(
     self: Task,
     n: int = 64,  # Trials drawn to find the conditions' ranges
 ) -> dict:
-    "Controls of the trial explorer, by condition key: a slider per numeric condition, a menu per other."
+    "Controls of the trial explorer, by condition key: sliders for numbers, menus for the rest."
     # a copy: the task's own generator is left alone
     conditions = copy.deepcopy(self).get_batch(n)[2]
     controls = {k: _control(k, [c[k] for c in conditions]) for k in conditions[0]}
@@ -1002,7 +1131,7 @@ def condition_from_controls(
     "The trial condition the explorer's controls set."
     return dict(values)
 
-
+# %% ../nbs/01_tasks.ipynb #7e6a1d11
 @patch
 def explorer_controls(self: TaskCDDM) -> dict:
     "A menu of contexts and a slider per modality's coherence."
@@ -1013,7 +1142,7 @@ def explorer_controls(self: TaskCDDM) -> dict:
         color_coh=Control('color coh', -0.2, -c, c, 0.01),
     )
 
-
+# %% ../nbs/01_tasks.ipynb #b01be81a
 @patch
 def explorer_controls(self: TaskDMTS) -> dict:
     "Menus of the sample's and the test's channels."
@@ -1022,7 +1151,7 @@ def explorer_controls(self: TaskDMTS) -> dict:
         num_match_channel=Control('test', 0, options=(0, 1)),
     )
 
-
+# %% ../nbs/01_tasks.ipynb #7d693d4d
 @patch
 def explorer_controls(self: _TaskMemoryAnti) -> dict:
     "A slider of the stimulus and one of its onset."
@@ -1034,22 +1163,25 @@ def explorer_controls(self: _TaskMemoryAnti) -> dict:
 TaskMemoryAntiNumber.stimulus_controls = dict(number=Control('number', 1.0, -2.0, 2.0, 0.01))
 TaskMemoryAntiAngle.stimulus_controls = dict(angle=Control('angle (deg)', 45.0, 0.0, 359.0, 1.0))
 
-
+# %% ../nbs/01_tasks.ipynb #fe12a53a
 @patch
 def condition_from_controls(self: TaskMemoryAntiAngle, values: dict) -> dict:
     "The angle in radians."
     return {**values, 'angle': np.radians(values['angle'])}
 
-
+# %% ../nbs/01_tasks.ipynb #f186fd9b
 @patch
 def explorer_controls(self: TaskNBitFlipFlop) -> dict:
     "A trial seed: each seed draws other pulses."
     return dict(seed=Control('trial seed', 0, 0, 99, 1))
 
-
+# %% ../nbs/01_tasks.ipynb #13f585f8
 @patch
 def condition_from_controls(self: TaskNBitFlipFlop, values: dict) -> dict:
     "The pulses that the trial seed draws."
     drawn = copy.copy(self)
     drawn.rng = np.random.default_rng(values['seed'])
     return drawn.complete_condition({})
+
+# %% ../nbs/01_tasks.ipynb #pdocs001
+add_parameter_docs(globals())  # help() shows each parameter's meaning

@@ -96,3 +96,13 @@ def test_original_cddm_config_trains_constrained():
     assert (W[:, :n_exc] >= 0).all() and (W[:, n_exc:] <= 0).all() and (params['W_inp'] >= 0).all()
     # validated at the first and the last iteration
     assert np.isfinite(train_losses).all() and len(val_losses) == 2
+
+
+def test_original_name_RNN_torch():
+    "`RNN_torch`, the original pipeline's name, is the same network class."
+    from rnn_pipeline.rnn import RNN_torch
+
+    assert RNN_torch is RNN_pytorch
+    a = RNN_torch(N=10, input_size=3, output_size=3, seed=0, device='cpu')
+    b = RNN_pytorch(N=10, input_size=3, output_size=3, seed=0, device='cpu')
+    assert torch.equal(a.W_rec, b.W_rec)

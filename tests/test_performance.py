@@ -106,3 +106,16 @@ def test_positional_noise_arguments_are_seeded():
     )
     noiseless = analyzer.get_validation_score(score, inputs, targets, task.mask, 0, 0)
     assert same[0] == same[1] != other and noiseless != other
+
+
+def test_original_class_names_and_help():
+    "The original pipeline's name of the CDDM analyzer is accepted, and help() lists parameters."
+    import pydoc
+
+    from rnn_pipeline.performance import PerformanceAnalyzerCDDM
+
+    assert PerformanceAnalyzerCDDM is AnalyzerCDDM
+    text = pydoc.render_doc(AnalyzerCDDM.calc_psychometric_data, renderer=pydoc.plaintext)
+    assert 'num_repeats : int\n        Noisy repeats of each condition' in text, text
+    text = pydoc.render_doc(PerformanceAnalyzer, renderer=pydoc.plaintext)
+    assert 'rnn_numpy\n |      The network' in text, text
