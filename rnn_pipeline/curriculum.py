@@ -201,7 +201,10 @@ def _fingerprint(curriculum: Curriculum, trainers: list) -> dict:
     return jsonable(
         dict(
             on_fail=curriculum.on_fail,
-            stages=[dict(name=s.name, trainer=t.fingerprint()) for s, t in zip(curriculum.stages, trainers)],
+            stages=[
+                dict(name=s.name, trainer=t.fingerprint())
+                for s, t in zip(curriculum.stages, trainers)
+            ],
         )
     )
 
@@ -219,9 +222,11 @@ def _read_record(folder: Path, fingerprint: dict) -> dict:
         record = json.loads(path.read_text())
         saved = record['fingerprint']
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"checkpoint_dir={str(folder)!r} is invalid: {RECORD} cannot be read ({e}).") from None
+        raise ValueError(
+            f"checkpoint_dir={str(folder)!r} is invalid: {RECORD} cannot be read ({e})."
+        ) from None
     stages, here = saved.get('stages', []), fingerprint['stages']
-    differ = [i for i in range(max(len(stages), len(here))) if stages[i:i + 1] != here[i:i + 1]]
+    differ = [i for i in range(max(len(stages), len(here))) if stages[i : i + 1] != here[i : i + 1]]
     require(
         saved == fingerprint,
         'checkpoint_dir',
@@ -264,7 +269,9 @@ def train_curriculum(
     **trainer_settings,  # Settings of every stage's `Trainer` (lr, eval_every, checkpoint_every...)
 ) -> CurriculumResult:
     "Train `rnn` through the curriculum's stages in order, each with a `Trainer` of its own."
-    require(isinstance(curriculum, Curriculum), 'curriculum', curriculum, "a Curriculum is required")
+    require(
+        isinstance(curriculum, Curriculum), 'curriculum', curriculum, "a Curriculum is required"
+    )
     for k in _PER_STAGE:
         require(k not in trainer_settings, k, trainer_settings.get(k), "each stage sets its own")
     stages = curriculum.stages
@@ -288,7 +295,10 @@ def train_curriculum(
         fingerprint = _fingerprint(curriculum, trainers)
         if resume and (folder / RECORD).exists():
             record = _read_record(folder, fingerprint)
-            records, status = [s for s in record['stages'] if s['status'] in _FINISHED], record['status']
+            records, status = (
+                [s for s in record['stages'] if s['status'] in _FINISHED],
+                record['status'],
+            )
             if status != 'interrupted' and status != 'training':
                 records = record['stages']
             if records:
@@ -338,14 +348,30 @@ def plot_curriculum(
         ax.hlines(s['criterion'], s['start'], s['end'], colors=line.get_color(), linestyles=':')
     for w in result.switches:
         ax.axvline(w['iteration'], color='k', linestyle='--', linewidth=0.8)
-        ax.annotate(f"→ {w['entered']}", (w['iteration'], 1), xycoords=('data', 'axes fraction'),
-                    xytext=(3, -12), textcoords='offset points', fontsize=8)
+        ax.annotate(
+            f"→ {w['entered']}",
+            (w['iteration'], 1),
+            xycoords=('data', 'axes fraction'),
+            xytext=(3, -12),
+            textcoords='offset points',
+            fontsize=8,
+        )
     ax.set(xlabel='iteration', ylabel=result.stages[0]['score_name'] if result.stages else 'score')
     ax.legend(loc='lower right', fontsize=8)
     return ax
 
 # %% ../nbs/03b_curriculum.ipynb #c045b3cu
-STAGE_KEYS = ('task', 'task_params', 'n_steps', 'n_inputs', 'n_outputs', 'mask', 'criterion', 'max_iter', 'name')
+STAGE_KEYS = (
+    'task',
+    'task_params',
+    'n_steps',
+    'n_inputs',
+    'n_outputs',
+    'mask',
+    'criterion',
+    'max_iter',
+    'name',
+)
 _TASK_KEYS = ('task_params', 'n_steps', 'n_inputs', 'n_outputs', 'mask')
 
 
@@ -371,11 +397,15 @@ def curriculum_from_config(
         unknown = sorted(set(stage) - set(STAGE_KEYS))
         require(not unknown, f'stages[{i}]', unknown, f"allowed keys are {STAGE_KEYS}")
         s = {k: v for k, v in {**defaults, **stage}.items() if v is not None}
-        if isinstance(defaults.get('task_params'), dict) and isinstance(stage.get('task_params'), dict):
+        if isinstance(defaults.get('task_params'), dict) and isinstance(
+            stage.get('task_params'), dict
+        ):
             s['task_params'] = {**defaults['task_params'], **stage['task_params']}
         require('task' in s, f'stages[{i}].task', None, "a task name is required")
         try:
-            task = build_task(s['task'], np.random.default_rng(stream), **{k: s[k] for k in _TASK_KEYS if k in s})
+            task = build_task(
+                s['task'], np.random.default_rng(stream), **{k: s[k] for k in _TASK_KEYS if k in s}
+            )
         except ValueError as e:
             raise ValueError(f"stages[{i}]: {e}") from None
         out.append(Stage(task, s.get('criterion'), s.get('max_iter', 1000), s.get('name')))
