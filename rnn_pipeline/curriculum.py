@@ -46,7 +46,8 @@ def _checked_stage(i: int, stage) -> Stage:
         None,
         f"{type(task).__name__} has no criterion of its own: give the stage one",
     )
-    require_number(f'stages[{i}].criterion', criterion)
+    low, high = getattr(task, 'score_range', (None, None))
+    require_number(f'stages[{i}].criterion', criterion, low, high, strict=False)
     require_number(f'stages[{i}].max_iter', stage.max_iter, 0, integer=True)
     name = f'stage {i}' if stage.name is None else stage.name
     require(isinstance(name, str) and bool(name), f'stages[{i}].name', name, "a string is required")
@@ -79,7 +80,7 @@ class Curriculum:
                     getattr(s.task, size) == getattr(first, size),
                     f'stages[{i}].task.{size}',
                     getattr(s.task, size),
-                    f"every stage trains the same network: stage 0 has {size}={getattr(first, size)}",
+                    f"all stages train one network: stage 0 has {size}={getattr(first, size)}",
                 )
             j = seen.setdefault(id(s.task), i)
             require(
@@ -123,7 +124,7 @@ class CurriculumResult:
 
     @property
     def switches(self) -> list:
-        "Each move to the next stage: iteration, the stage left, its last score and whether it passed."
+        "Each move to the next stage: iteration, stage left, its last score, whether it passed."
         return [
             dict(
                 iteration=s['end'],
@@ -252,12 +253,49 @@ def _load_end(rnn: RNN_pytorch, folder: Path, i: int):
 
 
 def _clear(folder: Path, n: int):
-    "Remove the checkpoints an earlier curriculum left in `folder`, so that no later resume takes them."
+    "Remove the checkpoints an earlier curriculum left in `folder`: no later resume takes them."
     for i in range(n):
         for name in (f'stage{i}.pt', f'stage{i}_end.pt'):
             (folder / name).unlink(missing_ok=True)
 
 # %% ../nbs/03b_curriculum.ipynb #c024b3cu
+_RESUMABLE = ('training', 'interrupted')  # the statuses of a curriculum that a resume trains on
+
+
+def _train_stages(curriculum, trainers, records, folder, fingerprint, resume) -> str:
+    "Train the stages after those in `records`, appending theirs; why the curriculum stopped."
+    status = 'done'
+    for i in range(len(records), len(curriculum.stages)):
+        if folder is not None:
+            _write_record(folder, fingerprint, records, 'training')
+        trainers[i].run_training(resume=resume)
+        start = records[-1]['end'] if records else 0
+        records.append(_stage_record(i, curriculum.stages[i], trainers[i], start))
+        s = records[-1]
+        if s['status'] == 'interrupted':
+            status = 'interrupted'
+            break
+        if folder is not None:
+            _save_end(trainers[i].RNN, folder, i)
+        if s['status'] == 'failed':
+            stop = curriculum.on_fail == 'stop'
+            warnings.warn(
+                f"stage {i} ({s['name']!r}) failed: its best {s['score_name']}"
+                f" was {s['best_score']}"
+                f" after {s['max_iter']} iterations, its criterion {s['criterion']}"
+                + (": curriculum stopped" if stop else ": next stage")
+            )
+            if stop:
+                status = 'stage failed'
+                break
+        elif s['status'] != 'passed':
+            status = s['status']
+            break
+    if folder is not None:
+        _write_record(folder, fingerprint, records, status)
+    return status
+
+# %% ../nbs/03b_curriculum.ipynb #c025b3cu
 _PER_STAGE = ('max_iter', 'score_target', 'checkpoint', 'optimizer')  # not common trainer settings
 
 
@@ -290,57 +328,29 @@ def train_curriculum(
         )
         for i, s in enumerate(stages)
     ]
-    records, status = [], 'training'
+    records, status, fingerprint = [], 'training', None
     if folder is not None:
         fingerprint = _fingerprint(curriculum, trainers)
         if resume and (folder / RECORD).exists():
             record = _read_record(folder, fingerprint)
-            records, status = (
-                [s for s in record['stages'] if s['status'] in _FINISHED],
-                record['status'],
-            )
-            if status != 'interrupted' and status != 'training':
-                records = record['stages']
+            status, records = record['status'], record['stages']
+            if status in _RESUMABLE:
+                records = [s for s in records if s['status'] in _FINISHED]
             if records:
                 _load_end(rnn, folder, records[-1]['stage'])
         else:
             folder.mkdir(parents=True, exist_ok=True)
             _clear(folder, len(stages))
-    while status in ('training', 'interrupted'):
-        i = len(records)
-        if i == len(stages):
-            status = 'done'
-            break
-        if folder is not None:
-            _write_record(folder, fingerprint, records, 'training')
-        trainer = trainers[i]
-        trainer.run_training(resume=resume)
-        records.append(_stage_record(i, stages[i], trainer, records[-1]['end'] if records else 0))
-        status = records[-1]['status']
-        if status == 'interrupted':
-            break
-        if folder is not None:
-            _save_end(rnn, folder, i)
-        if status == 'failed':
-            s = records[-1]
-            warnings.warn(
-                f"stage {i} ({s['name']!r}) failed: its best {s['score_name']} was {s['best_score']}"
-                f" after {s['max_iter']} iterations, its criterion {s['criterion']}"
-                + (": curriculum stopped" if curriculum.on_fail == 'stop' else ": next stage")
-            )
-            status = 'stage failed' if curriculum.on_fail == 'stop' else 'training'
-        elif status == 'passed':
-            status = 'training'
-    if folder is not None:
-        _write_record(folder, fingerprint, records, status)
+    if status in _RESUMABLE:
+        status = _train_stages(curriculum, trainers, records, folder, fingerprint, resume)
     return CurriculumResult(rnn, status, jsonable(records))
 
-# %% ../nbs/03b_curriculum.ipynb #c029b3cu
+# %% ../nbs/03b_curriculum.ipynb #c030b3cu
 def plot_curriculum(
     result: CurriculumResult,  # What `train_curriculum` returned
     ax=None,  # Axes to draw on; a new figure's if `None`
 ):
-    "The validation score over the iterations, the stages' criteria and the switches marked; the axes."
+    "The validation score over the iterations, the stages' criteria and the switches; the axes."
     if ax is None:
         ax = plt.subplots(figsize=(7, 3), constrained_layout=True)[1]
     for s in result.stages:
@@ -360,7 +370,7 @@ def plot_curriculum(
     ax.legend(loc='lower right', fontsize=8)
     return ax
 
-# %% ../nbs/03b_curriculum.ipynb #c045b3cu
+# %% ../nbs/03b_curriculum.ipynb #c046b3cu
 STAGE_KEYS = (
     'task',
     'task_params',
@@ -379,7 +389,7 @@ def curriculum_from_config(
     stages: list,  # One dict per stage, with keys among `STAGE_KEYS`; 'task' is required
     seed=None,  # Seed of the stages' tasks: each draws from a stream spawned from it
     on_fail: str = 'stop',  # After a failed stage: 'stop' the curriculum or 'continue'
-    **defaults,  # Every stage's values where it gives none (the run's task, task_params, max_iter...)
+    **defaults,  # Every stage's values where it gives none (the run's task, max_iter...)
 ) -> Curriculum:
     "The `Curriculum` of a config's list of stage dicts."
     require(

@@ -146,12 +146,13 @@ def test_another_curriculum_refused(tmp_path):
 
 def test_failed_stage_is_reported(tmp_path):
     s = stages()
-    s[1] = replace(s[1], criterion=1.0, max_iter=20)
-    with pytest.warns(UserWarning, match=r"stage 1 \('easier'\) failed: its best accuracy"):
+    s[2] = replace(s[2], criterion=1.0, max_iter=20)
+    with pytest.warns(UserWarning, match=r"stage 2 \('hard'\) failed: its best accuracy"):
         result = train_curriculum(network(), Curriculum(s), tmp_path, **SETTINGS)
     assert result.stop_reason == 'stage failed' and not result.passed
-    assert [x['status'] for x in result.stages] == ['passed', 'failed']
-    assert result.stages[1]['end'] - result.stages[1]['start'] == 20
+    assert [x['status'] for x in result.stages] == ['passed', 'passed', 'failed']
+    assert result.stages[2]['end'] - result.stages[2]['start'] == 20
+    assert result.stages[2]['best_score'] < 1.0
     record = json.loads((tmp_path / RECORD).read_text())
     assert record['status'] == 'stage failed' and record['stages'] == result.record()['stages']
 
