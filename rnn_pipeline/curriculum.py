@@ -316,6 +316,7 @@ def train_curriculum(
     for size, have in (('n_inputs', rnn.W_inp.shape[1]), ('n_outputs', rnn.W_out.shape[0])):
         need = getattr(stages[0].task, size)
         require(have == need, f'rnn {size}', have, f"the curriculum's tasks have {size}={need}")
+    require(not resume or checkpoint_dir is not None, 'resume', resume, "it needs a checkpoint_dir")
     folder = None if checkpoint_dir is None else Path(checkpoint_dir)
     trainers = [
         Trainer(
@@ -370,7 +371,7 @@ def plot_curriculum(
     ax.legend(loc='lower right', fontsize=8)
     return ax
 
-# %% ../nbs/03b_curriculum.ipynb #c046b3cu
+# %% ../nbs/03b_curriculum.ipynb #c047b3cu
 STAGE_KEYS = (
     'task',
     'task_params',
