@@ -190,6 +190,8 @@ def _stage_record(i: int, stage: Stage, trainer: Trainer, start: int) -> dict:
         best_score=(max if task.higher_is_better else min)(finite) if finite else None,
         validations=[start + it for it in _validation_iterations(trainer)],
         scores=list(scores),
+        val_losses=list(trainer.val_losses),
+        train_losses=list(trainer.train_losses),
     )
 
 # %% ../nbs/03b_curriculum.ipynb #c021b3cu
