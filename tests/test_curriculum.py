@@ -49,22 +49,23 @@ def run(folder=None, resume=False, curriculum=None):
         )
 
 
-def interrupted(folder, stage, call, how='keyboard'):
-    "Run the curriculum into `folder`, interrupted at the `call`-th batch of `stage`."
-    s = stages()
-    task = s[stage].task
-    get_batch, calls = task.get_batch, [0]
+def interrupted(folder, step, how='keyboard'):
+    "Run the curriculum into `folder`, interrupted in its `step`-th training step (all stages)."
+    rnn = network()
+    forward, steps = rnn.forward, [0]
 
-    def batch(*args, **kwargs):
-        calls[0] += 1
-        if calls[0] == call:
+    def counted(*args, **kwargs):
+        steps[0] += bool(kwargs.get('w_noise', True))  # validation runs without noise
+        if steps[0] == step:
             if how == 'keyboard':
-                raise KeyboardInterrupt
-            signal.raise_signal(signal.SIGINT)
-        return get_batch(*args, **kwargs)
+                raise KeyboardInterrupt  # in the step: it is not counted
+            signal.raise_signal(signal.SIGINT)  # the Trainer stops after the step
+        return forward(*args, **kwargs)
 
-    task.get_batch = batch
-    return run(folder, curriculum=Curriculum(s))
+    rnn.forward = counted
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return train_curriculum(rnn, Curriculum(stages()), folder, **SETTINGS)
 
 
 @pytest.fixture(scope='module')
@@ -89,12 +90,20 @@ def test_reference_switches(reference):
     assert json.loads(json.dumps(reference.record())) == reference.record()
 
 
-@pytest.mark.parametrize('stage,call', [(0, 30), (1, 5), (2, 12)])
-def test_interrupted_and_resumed(tmp_path, reference, stage, call):
-    first = interrupted(tmp_path, stage, call)
+def step_in(reference, stage, offset):
+    "The training step `offset` steps into `stage` of the reference curriculum."
+    start, end = reference.stages[stage]['start'], reference.stages[stage]['end']
+    assert start + offset < end, "the reference stage is too short for this test"
+    return start + offset
+
+
+@pytest.mark.parametrize('stage,offset', [(0, 30), (1, 1), (1, 5), (2, 8)])
+def test_interrupted_and_resumed(tmp_path, reference, stage, offset):
+    first = interrupted(tmp_path, step_in(reference, stage, offset))
     assert first.stop_reason == 'interrupted'
     assert [s['status'] for s in first.stages][-1] == 'interrupted'
     assert len(first.stages) == stage + 1
+    assert first.iteration == step_in(reference, stage, offset) - 1
     assert json.loads((tmp_path / RECORD).read_text())['status'] == 'interrupted'
     resumed = run(tmp_path, resume=True)
     assert resumed.record() == reference.record()
@@ -102,7 +111,8 @@ def test_interrupted_and_resumed(tmp_path, reference, stage, call):
 
 
 def test_sigint_resumed(tmp_path, reference):
-    first = interrupted(tmp_path, 1, 5, how='signal')
+    first = interrupted(tmp_path, step_in(reference, 1, 5), how='signal')
+    assert first.iteration == step_in(reference, 1, 5)
     assert first.stop_reason == 'interrupted'
     resumed = run(tmp_path, resume=True)
     assert resumed.record() == reference.record() and same_network(resumed, reference)
@@ -110,7 +120,7 @@ def test_sigint_resumed(tmp_path, reference):
 
 def test_resume_from_stage_end(tmp_path, reference):
     "Killed after a stage ended but before the next one's first checkpoint: the next starts afresh."
-    interrupted(tmp_path, 1, 5)
+    interrupted(tmp_path, step_in(reference, 1, 5))
     (tmp_path / 'stage1.pt').unlink()
     resumed = run(tmp_path, resume=True)
     assert resumed.record() == reference.record() and same_network(resumed, reference)
@@ -126,15 +136,17 @@ def test_resume_of_a_finished_curriculum_trains_nothing(tmp_path, reference):
 
 
 def test_fresh_start_clears_old_checkpoints(tmp_path, reference):
-    interrupted(tmp_path, 2, 5)  # leaves stage0_end, stage1_end and stage2.pt
-    interrupted(tmp_path, 0, 30)  # a new curriculum, not resumed, stopped in stage 0
+    interrupted(tmp_path, step_in(reference, 2, 5))  # leaves stage0_end, stage1_end and stage2.pt
+    interrupted(
+        tmp_path, step_in(reference, 0, 30)
+    )  # a new curriculum, not resumed, stopped in stage 0
     assert not (tmp_path / 'stage2.pt').exists() and not (tmp_path / 'stage1_end.pt').exists()
     resumed = run(tmp_path, resume=True)
     assert resumed.record() == reference.record() and same_network(resumed, reference)
 
 
-def test_another_curriculum_refused(tmp_path):
-    interrupted(tmp_path, 1, 5)
+def test_another_curriculum_refused(tmp_path, reference):
+    interrupted(tmp_path, step_in(reference, 1, 5))
     s = stages()
     other = Curriculum([s[0], replace(s[1], max_iter=150), s[2]])
     with pytest.raises(ValueError, match=r"another curriculum wrote it \(stages \[1\] differ"):
