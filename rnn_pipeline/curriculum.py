@@ -136,6 +136,10 @@ class CurriculumResult:
             for s, n in zip(self.stages, self.stages[1:])
         ]
 
+    def __repr__(self):
+        stages = ', '.join(f"{s['name']!r}: {s['status']} at {s['end']}" for s in self.stages)
+        return f"CurriculumResult(stop_reason={self.stop_reason!r}, stages={{{stages}}})"
+
     def record(self) -> dict:
         "The result as plain JSON values, without the network."
         return jsonable(
@@ -401,7 +405,7 @@ def curriculum_from_config(
         stages,
         "a non-empty list of dicts is required",
     )
-    unknown = sorted(set(defaults) - set(STAGE_KEYS) - {'seed'})
+    unknown = sorted(set(defaults) - set(STAGE_KEYS))
     require(not unknown, 'defaults', unknown, f"allowed keys are {STAGE_KEYS}")
     streams = np.random.SeedSequence(seed).spawn(len(stages))
     out = []
