@@ -187,7 +187,7 @@ def test_main_job_stores_and_draws_the_slow_points_of_a_continuous_attractor(
     found = results['slow_points']
     assert [sp['shape'] for sp in found.values()] == shapes
     for i, sp in enumerate(found.values()):
-        assert 50 <= sp['slow_points'] <= sp['starts'] and slow[f'input{i}_points'].shape == (
+        assert 30 <= sp['slow_points'] <= sp['starts'] and slow[f'input{i}_points'].shape == (
             sp['slow_points'],
             run.rnn_numpy.N,
         )
