@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from rnn_pipeline.config import default_config
-from rnn_pipeline.runs import build_task_of, build_network, prepare_run, trainer_settings
+from rnn_pipeline.runs import prepare_run, trainer_settings
 from rnn_pipeline.trainer import Trainer
 
 

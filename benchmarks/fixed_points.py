@@ -21,39 +21,24 @@ Run (single thread): OMP_NUM_THREADS=1 python benchmarks/fixed_points.py [--repe
     [--large-repeats 1] [--sizes 100 256 512] [--relu 300] [--skip-original]
 """
 
-import argparse, itertools, json, os, platform, time, warnings
+import argparse, json, os, platform, time, warnings
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
 from rnn_pipeline.dynamics import (
+    cluster_fixed_points,
+    cluster_network,
+    random_relu_network,
     DynamicSystemAnalyzer,
     enumerate_relu_fixed_points,
     input_key,
     merge_points,
-    newton_roots,
     sorted_eigenvalues,
 )
 from rnn_pipeline.examples import load_example
 from rnn_pipeline.rnn import RNN_numpy
-
-
-def cluster_network(N=100, n_clusters=3, gain=2.0, eps=0.3, seed=1):
-    "Bistable all-to-all tanh clusters with a weak random coupling: 3^n_clusters fixed points."
-    rng = np.random.default_rng(seed)
-    W = eps * rng.standard_normal((N, N)) / np.sqrt(N)
-    for group in np.array_split(np.arange(N), n_clusters):
-        W[np.ix_(group, group)] += gain / len(group)
-    return RNN_numpy(
-        N,
-        1,
-        10,
-        rng.standard_normal((N, 3)),
-        W,
-        rng.standard_normal((3, N)) / np.sqrt(N),
-        activation='tanh',
-    )
 
 
 def random_network(N=100, gain=2.0, seed=0):
@@ -70,29 +55,7 @@ def random_network(N=100, gain=2.0, seed=0):
     )
 
 
-def clustered_tanh(N, n_clusters, gain=2.0, eps=0.2, seed=1):
-    "Bistable tanh clusters, weak random coupling: 3^n_clusters fixed points, 2^n_clusters stable."
-    return cluster_network(N=N, n_clusters=n_clusters, gain=gain, eps=eps, seed=seed)
-
-
-def random_relu_network(N, seed):
-    "A small random ReLU network that often has several fixed points (as in the chapter)."
-    rng = np.random.default_rng(seed)
-    W = 1.5 * rng.standard_normal((N, N)) / np.sqrt(N) + rng.uniform(0, 2) * np.eye(N)
-    return RNN_numpy(
-        N,
-        1,
-        10,
-        rng.standard_normal((N, 2)),
-        W,
-        rng.standard_normal((1, N)),
-        rng.standard_normal(N),
-        activation='relu',
-    )
-
-
 SIZES = {100: 3, 256: 4, 512: 5}  # N -> clusters (27, 81, 243 fixed points)
-M_STAR = 0.9575040240772687  # m = tanh(2 m), m > 0: a cluster's state
 
 
 def timed(f):
@@ -110,18 +73,6 @@ def matched(found, truth, eps=1e-6):
     return int((d.min(1) < eps).sum()), int((d.min(0) >= eps).sum())
 
 
-def cluster_truth(rnn, n_clusters):
-    "The 3^k fixed points of a clustered network: Newton from every combination of cluster states."
-    groups = np.array_split(np.arange(rnn.N), n_clusters)
-    starts = np.zeros((3**n_clusters, rnn.N))
-    for i, code in enumerate(itertools.product([-M_STAR, 0, M_STAR], repeat=n_clusters)):
-        for g, v in zip(groups, code):
-            starts[i, g] = v
-    roots = newton_roots(rnn, starts, np.zeros(rnn.n_inputs), wave=len(starts))[0]
-    assert len(roots) == 3**n_clusters, (len(roots), 3**n_clusters)
-    return roots
-
-
 def search_and_floor(rnn, u, seed, **settings):
     "The default search's result, its time, and the time of the eigenvalues of the points found."
     with warnings.catch_warnings():
@@ -137,8 +88,8 @@ def cluster_rows(sizes, repeats, large_repeats):
     "Table 1: recall, extra points and the ratio to the floor, per size and seed."
     rows = []
     for N in sizes:
-        rnn, u = clustered_tanh(N, SIZES[N]), np.zeros(3)
-        truth = cluster_truth(rnn, SIZES[N])
+        rnn, u = cluster_network(N, SIZES[N], eps=0.2, seed=1), np.zeros(3)
+        truth = cluster_fixed_points(rnn, SIZES[N])
         for seed in range(repeats if N < 512 else large_repeats):
             fps, t, floor = search_and_floor(rnn, u, seed)
             hit, extra = matched(fps.points, truth)
@@ -247,8 +198,8 @@ def compare(rnn, repeats):
 
 NETWORKS = {
     'flipflop3 (trained)': lambda: load_example('flipflop3').rnn_numpy,
-    '3 bistable clusters': cluster_network,
-    '4 bistable clusters': lambda: cluster_network(n_clusters=4, eps=0.2),
+    '3 bistable clusters': lambda: cluster_network(100, eps=0.3, seed=1),
+    '4 bistable clusters': lambda: cluster_network(100, 4, eps=0.2, seed=1),
     'random, gain 2': random_network,
 }
 

@@ -46,7 +46,7 @@ def _checked_stage(i: int, stage) -> Stage:
         None,
         f"{type(task).__name__} has no criterion of its own: give the stage one",
     )
-    low, high = getattr(task, 'score_range', (None, None))
+    low, high = task.score_range
     require_number(f'stages[{i}].criterion', criterion, low, high, strict=False)
     require_number(f'stages[{i}].max_iter', stage.max_iter, 0, integer=True)
     name = f'stage {i}' if stage.name is None else stage.name

@@ -30,7 +30,7 @@ from .config import CONFIG, load_config
 from .core import jsonable, process_alive, require
 from .dynamics import POINT_TYPES
 from .runs import Run, analyze, load_run, prepare_run, train
-from .saver import RUN_FILES, DataSaver, read_data, save_run
+from .saver import RUN_FILES, read_data, save_run
 from .sweep import base_config, load_sweep, sweep_jobs
 
 try:

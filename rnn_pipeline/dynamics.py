@@ -9,8 +9,9 @@ __all__ = ['POINT_TYPES', 'FP_DATA_KEYS', 'check_input_vector', 'input_key', 'so
            'sorted_eigenvalues', 'classify', 'FixedPoints', 'relaxation_starts', 'neighbour_pairs',
            'exploration_starts', 'completion_starts', 'relu_neighbour_states', 'newton_roots', 'fixed_point_indices',
            'points_inward', 'slow_points', 'scipy_fixed_points', 'FixedPointSettings', 'DynamicSystemAnalyzer',
-           'PointAnalytics', 'projection_axes', 'enumerate_relu_fixed_points', 'order_along_curve', 'curve_geometry',
-           'SlowManifold', 'describe_manifold', 'Branch', 'follow_branch', 'Continuation', 'plot_bifurcation']
+           'PointAnalytics', 'projection_axes', 'enumerate_relu_fixed_points', 'cluster_network',
+           'cluster_fixed_points', 'random_relu_network', 'order_along_curve', 'curve_geometry', 'SlowManifold',
+           'describe_manifold', 'Branch', 'follow_branch', 'Continuation', 'plot_bifurcation']
 
 # %% ../nbs/05_dynamics.ipynb #bdfb0dfa
 from dataclasses import dataclass, fields, replace
@@ -22,7 +23,7 @@ from fastcore.basics import patch
 import numpy as np
 import matplotlib.pyplot as plt
 from scipy.linalg import eig
-from scipy.optimize import fsolve, minimize
+from scipy.optimize import brentq, fsolve, minimize
 from scipy.sparse import coo_matrix
 from scipy.ndimage import uniform_filter1d
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree, shortest_path
@@ -1064,6 +1065,48 @@ def enumerate_relu_fixed_points(
     x = np.linalg.solve(A[regular], (on[regular] * b)[..., None])[..., 0]
     consistent = ((x @ rnn.W_rec.T + b > 0) == (on[regular] > 0)).all(1)
     return x[consistent]
+
+# %% ../nbs/05_dynamics.ipynb #acae54e37e7d407bbb7b55eff062a284
+def cluster_network(
+    N: int = 99,  # Units
+    n_clusters: int = 3,  # All-to-all excitatory clusters (as equal as `np.array_split` makes them)
+    gain: float = 2.0,  # Total weight onto a unit from its own cluster; above 1, each is bistable
+    eps: float = 0.0,  # Size of a random coupling between all units
+    seed: int = 0,  # Seed of the coupling and of the input and output weights
+) -> RNN_numpy:
+    "Bistable tanh clusters with a weak random coupling: 3^n_clusters fixed points."
+    rng = np.random.default_rng(seed)
+    W = eps * rng.standard_normal((N, N)) / np.sqrt(N)
+    for group in np.array_split(np.arange(N), n_clusters):
+        W[np.ix_(group, group)] += gain / len(group)
+    W_inp, W_out = rng.standard_normal((N, 3)), rng.standard_normal((3, N)) / np.sqrt(N)
+    return RNN_numpy(N, 1, 10, W_inp, W, W_out, activation='tanh')
+
+# %% ../nbs/05_dynamics.ipynb #9a63283cbaf04dbcab1f6479b197f3a8
+def cluster_fixed_points(
+    rnn: RNN_numpy,  # A `cluster_network`
+    n_clusters: int,  # Its number of clusters
+    gain: float = 2.0,  # Its gain
+) -> np.ndarray:
+    "The 3^n_clusters fixed points of a clustered network with no input: Newton from each combination."
+    m = brentq(lambda m: np.tanh(gain * m) - m, 1e-3, 1)  # a cluster's state
+    codes = np.array(list(itertools.product([-m, 0, m], repeat=n_clusters)))
+    cluster_of_unit = np.repeat(
+        np.arange(n_clusters), [len(g) for g in np.array_split(np.arange(rnn.N), n_clusters)]
+    )
+    starts = codes[:, cluster_of_unit]
+    return newton_roots(rnn, starts, np.zeros(rnn.n_inputs), wave=len(starts))[0]
+
+# %% ../nbs/05_dynamics.ipynb #8dd0d8092fe74a7c96281538738b07e2
+def random_relu_network(
+    N: int,  # Units
+    seed: int,  # Seed of every weight
+) -> RNN_numpy:
+    "A small random ReLU network that often has several fixed points."
+    rng = np.random.default_rng(seed)
+    W = 1.5 * rng.standard_normal((N, N)) / np.sqrt(N) + rng.uniform(0, 2) * np.eye(N)
+    W_inp, W_out = rng.standard_normal((N, 2)), rng.standard_normal((1, N))
+    return RNN_numpy(N, 1, 10, W_inp, W, W_out, rng.standard_normal(N), activation='relu')
 
 # %% ../nbs/05_dynamics.ipynb #406c65df
 def order_along_curve(points: np.ndarray):  # Points (K, N), K >= 3, sampled along a curve

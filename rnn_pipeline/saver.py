@@ -12,10 +12,8 @@ __all__ = ['FORMATS', 'RUN_FILES', 'write_data', 'read_data', 'DataSaver', 'save
 from pathlib import Path
 import itertools
 import json
-import os
 import pickle
 import time
-import uuid
 
 import numpy as np
 

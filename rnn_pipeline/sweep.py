@@ -27,7 +27,6 @@ import traceback
 
 import cloudpickle
 import dask
-import numpy as np
 import pandas as pd
 from distributed import Client, LocalCluster, as_completed
 from distributed.security import Security

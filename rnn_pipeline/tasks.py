@@ -509,7 +509,7 @@ class TaskDMTS(Task):
         return c
 
     def build_trials(self, conditions):
-        p, T, B = self.task_params, self.n_steps, len(conditions)
+        p, T = self.task_params, self.n_steps
         sample = np.array([c['num_sample_channel'] for c in conditions])
         test = np.array([c['num_match_channel'] for c in conditions])
         channel = np.arange(2)[:, None, None]

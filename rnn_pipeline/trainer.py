@@ -27,7 +27,7 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 from .core import add_parameter_docs, atomic_write, require, require_number
-from .rnn import RNN_pytorch, RNN_numpy
+from .rnn import RNN_pytorch
 from .tasks import Task
 
 # %% ../nbs/03_trainer.ipynb #9c9b1de2
@@ -143,7 +143,7 @@ class Trainer:
 # %% ../nbs/03_trainer.ipynb #scrt0002
 def _check_score_target(task, score_target):
     "Raise a `ValueError` unless `score_target` lies in the range of `task`'s score."
-    low, high = getattr(task, 'score_range', (-np.inf, np.inf))
+    low, high = task.score_range
     require(
         score_target is None or low <= score_target <= high,
         'score_target',
@@ -161,7 +161,7 @@ def unreachable_targets(
 ) -> str:
     "Why the network's outputs can never reach the task's targets, or `None`."
     if not (
-        getattr(rnn, 'constrained', False)
+        rnn.constrained
         and rnn.activation.name in NON_NEGATIVE_ACTIVATIONS
         and bool((rnn.y_init >= 0).all())
     ):

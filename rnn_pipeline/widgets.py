@@ -15,6 +15,8 @@ import time
 
 import ipywidgets as widgets
 import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist
 from fastcore.basics import patch
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -116,14 +118,11 @@ def match_points(
     match = np.full(len(points), -1)
     if not len(points) or not len(reference):
         return match
-    d = np.linalg.norm(np.asarray(points)[:, None] - np.asarray(reference)[None], axis=-1)
-    used = set()
-    for i, j in zip(*np.unravel_index(np.argsort(d, axis=None), d.shape)):
-        if d[i, j] > radius:
-            break
-        if match[i] < 0 and j not in used:
-            match[i] = j
-            used.add(j)
+    d = cdist(np.asarray(points), np.asarray(reference))
+    # the most pairs within `radius`, then the shortest distances: pairs beyond it cost more than all
+    rows, cols = linear_sum_assignment(np.where(d <= radius, d, d.max() * len(d) + radius + 1))
+    close = d[rows, cols] <= radius
+    match[rows[close]] = cols[close]
     return match
 
 # %% ../nbs/10_widgets.ipynb #97254c88

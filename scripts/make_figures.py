@@ -6,7 +6,6 @@ Run: python scripts/make_figures.py
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from rnn_pipeline.dynamics import DynamicSystemAnalyzer
 from rnn_pipeline.examples import load_example

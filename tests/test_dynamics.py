@@ -1,36 +1,21 @@
 "Fixed-point search: completeness against exact answers and the reference search, on many networks."
 
-import itertools
 import warnings
 
 import numpy as np
 import pytest
 
 from rnn_pipeline.dynamics import (
+    cluster_fixed_points,
+    cluster_network,
+    random_relu_network,
     DynamicSystemAnalyzer,
     enumerate_relu_fixed_points,
     fixed_point_indices,
-    newton_roots,
     scipy_fixed_points,
 )
 from rnn_pipeline.examples import load_example
 from rnn_pipeline.rnn import RNN_numpy
-
-
-def random_relu_network(N, seed):
-    "A small random ReLU network that often has several fixed points (as in nbs/05_dynamics.ipynb)."
-    rng = np.random.default_rng(seed)
-    W = 1.5 * rng.standard_normal((N, N)) / np.sqrt(N) + rng.uniform(0, 2) * np.eye(N)
-    return RNN_numpy(
-        N,
-        1,
-        10,
-        rng.standard_normal((N, 2)),
-        W,
-        rng.standard_normal((1, N)),
-        rng.standard_normal(N),
-        activation='relu',
-    )
 
 
 def random_tanh_network(N, seed, gain):
@@ -228,29 +213,10 @@ def test_continuation_finds_the_folds_of_bistable_switches():
     assert np.abs(path.fold_lams - h).max() < 1e-6
 
 
-def clustered_tanh(N, n_clusters, gain=2.0, eps=0.2, seed=1):
-    "Bistable tanh clusters with a weak random coupling (as in benchmarks/fixed_points.py)."
-    rng = np.random.default_rng(seed)
-    W = eps * rng.standard_normal((N, N)) / np.sqrt(N)
-    groups = np.array_split(np.arange(N), n_clusters)
-    for group in groups:
-        W[np.ix_(group, group)] += gain / len(group)
-    net = RNN_numpy(
-        N,
-        1,
-        10,
-        rng.standard_normal((N, 3)),
-        W,
-        rng.standard_normal((3, N)) / np.sqrt(N),
-        activation='tanh',
-    )
-    # the true points: Newton from every combination of the clusters' states
-    m = 0.9575040240772687
-    starts = np.zeros((3**n_clusters, N))
-    for i, code in enumerate(itertools.product([-m, 0, m], repeat=n_clusters)):
-        for group, v in zip(groups, code):
-            starts[i, group] = v
-    truth = newton_roots(net, starts, np.zeros(3), wave=len(starts))[0]
+def clustered_tanh(N, n_clusters):
+    "A clustered network of benchmarks/fixed_points.py and its true fixed points."
+    net = cluster_network(N, n_clusters, eps=0.2, seed=1)
+    truth = cluster_fixed_points(net, n_clusters)
     assert len(truth) == 3**n_clusters
     return net, truth
 

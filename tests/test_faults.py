@@ -4,7 +4,6 @@ a second Ctrl-C during an analysis, and every kind of damaged run folder."""
 import hashlib
 import json
 import multiprocessing as mp
-import os
 import random
 import signal
 import subprocess
@@ -233,5 +232,5 @@ def test_a_training_that_goes_non_finite_stops_says_so_and_writes_strict_json(tm
         None
     ]
     assert _strict((run.folder / 'status.json').read_text())['status'] == 'done'
-    analysis = analyze(run)
+    analyze(run)
     _strict((run.folder / 'analysis.json').read_text())

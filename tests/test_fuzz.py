@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, seed, settings, strategies as st
 
 from rnn_pipeline.config import load_config
 from rnn_pipeline.dynamics import DynamicSystemAnalyzer
-from rnn_pipeline.performance import PerformanceAnalyzer, analyzer_for, mse
+from rnn_pipeline.performance import analyzer_for, mse
 from rnn_pipeline.rnn import RNN_numpy, RNN_pytorch
 from rnn_pipeline.saver import DataSaver, read_data
 from rnn_pipeline.sweep import load_sweep, sweep_jobs

@@ -9,7 +9,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from rnn_pipeline.sweep import WORKER_ENVIRON, run_sweep, slurm_client
