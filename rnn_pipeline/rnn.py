@@ -304,6 +304,18 @@ def _arriving_gradient(grad_states, grad_outputs, grad_rate, X, W_out):
     return arriving
 
 # %% ../nbs/02_rnn.ipynb #ce9af5c8
+def _given_mask(name: str, mask, shape: tuple) -> np.ndarray:
+    "A 0/1 mask as float64 of `shape`: ones if `None`; a `ValueError` naming `name` if invalid."
+    if mask is None:
+        return np.ones(shape)
+    mask = np.asarray(mask, dtype=float)
+    require(mask.shape == shape, f'{name} shape', mask.shape, f"{shape} is required")
+    require(
+        np.isin(mask, (0, 1)).all(), name, 'values other than 0 and 1', "a 0/1 mask is required"
+    )
+    return mask
+
+
 class RNN_pytorch(torch.nn.Module):
     "A continuous-time RNN in PyTorch, trained by backpropagation through time."
 
@@ -328,6 +340,13 @@ class RNN_pytorch(torch.nn.Module):
         connectivity_mask=None,  # Allowed connections (N, N); drawn with the density if `None`
         seed: int = None,  # Seed for a new generator when `random_generator` is `None`
         train_bias: bool = None,  # Train the bias; if `None`, trained when `bias_rec` is given
+        input_mask=None,  # Allowed input connections (N, input_size); all if `None`
+        output_mask=None,  # Allowed output connections (output_size, N); all if `None`
+        output_bias: bool = False,  # Add a trained output bias: out = W_out x + b_out
+        train_x0: bool = False,  # Train the initial state (it starts at `y_init`)
+        freeze_inp=None,  # Elements of W_inp training never changes (N, input_size), 0/1
+        freeze_rec=None,  # Elements of W_rec training never changes (N, N), 0/1
+        freeze_out=None,  # Elements of W_out training never changes (output_size, N), 0/1
     ):
         super().__init__()
         for name, size, most in (
@@ -351,6 +370,8 @@ class RNN_pytorch(torch.nn.Module):
             seed if seed is not None else fresh_seed()
         )
         mask = self._connectivity_mask(connectivity_mask, connectivity_density_rec)
+        in_mask = _given_mask('input_mask', input_mask, (self.N, input_size))
+        out_mask = _given_mask('output_mask', output_mask, (output_size, self.N))
         W_rec, W_inp, W_out = init_weights(
             self.N,
             input_size,
@@ -364,22 +385,28 @@ class RNN_pytorch(torch.nn.Module):
         as_param = lambda a: torch.nn.Parameter(
             torch.tensor(a, dtype=torch.float32, device=self.device)
         )
-        self.W_rec, self.W_inp, self.W_out = as_param(W_rec), as_param(W_inp), as_param(W_out)
+        self.W_rec, self.W_inp, self.W_out = (
+            as_param(W_rec),
+            as_param(W_inp * in_mask),
+            as_param(W_out * out_mask),
+        )
         self.bias_rec = as_param(np.zeros(self.N) if bias_rec is None else bias_rec)
         require(train_bias in (None, True, False), 'train_bias', train_bias, "True, False or None")
         self.train_bias = bias_rec is not None if train_bias is None else train_bias
         self.bias_rec.requires_grad_(self.train_bias)
-        self.register_buffer(
-            'y_init',
-            torch.tensor(
-                np.zeros(self.N) if y_init is None else y_init,
-                dtype=torch.float32,
-                device=self.device,
-            ),
-        )
-        self.register_buffer(
-            'connectivity_mask', torch.tensor(mask, dtype=torch.float32, device=self.device)
-        )
+        for name, flag in (('output_bias', output_bias), ('train_x0', train_x0)):
+            require(isinstance(flag, (bool, np.bool_)), name, flag, "True or False is required")
+        self.output_bias, self.train_x0 = bool(output_bias), bool(train_x0)
+        self.b_out = as_param(np.zeros(output_size))
+        self.b_out.requires_grad_(self.output_bias)
+        self.y_init = as_param(np.zeros(self.N) if y_init is None else y_init)
+        self.y_init.requires_grad_(self.train_x0)
+        for name, m in (
+            ('connectivity_mask', mask),
+            ('input_mask', in_mask),
+            ('output_mask', out_mask),
+        ):
+            self.register_buffer(name, torch.tensor(m, dtype=torch.float32, device=self.device))
         self.register_buffer(
             'dale_mask',
             torch.tensor(
@@ -388,6 +415,7 @@ class RNN_pytorch(torch.nn.Module):
                 device=self.device,
             ),
         )
+        self.freeze(W_inp=freeze_inp, W_rec=freeze_rec, W_out=freeze_out)
 
     def _connectivity_mask(self, mask, density):
         "The connectivity mask: given, or drawn; no self-connections under Dale's law."
@@ -409,15 +437,70 @@ class RNN_pytorch(torch.nn.Module):
         return self.dt / self.tau
 
 # %% ../nbs/02_rnn.ipynb #6f7f9c43
+_MASKS = dict(W_inp='input_mask', W_rec='connectivity_mask', W_out='output_mask')
+_FREEZE = dict(W_inp='freeze_inp', W_rec='freeze_rec', W_out='freeze_out')  # their keys
+
+
+def _constrained(self: RNN_pytorch, name: str, W: torch.Tensor) -> torch.Tensor:
+    "The weight matrix `name` with its value `W` under the mask, Dale's law and sign constraints."
+    W = W * getattr(self, _MASKS[name])
+    if not self.constrained:
+        return W
+    if name == 'W_rec':
+        return torch.where(W * self.dale_mask[None, :] < 0, 0.0, W)
+    return W.clamp(min=0)
+
+
 @patch
 @torch.no_grad()
 def enforce_constraints(self: RNN_pytorch):
-    "Re-impose the connectivity mask, Dale's law and non-negative input and output weights."
+    "Re-impose the masks, Dale's law, non-negative input and output weights; restore frozen ones."
     self.W_rec.mul_(self.connectivity_mask)
     if self.constrained:
         self.W_rec.copy_(torch.where(self.W_rec * self.dale_mask[None, :] < 0, 0.0, self.W_rec))
-        self.W_inp.clamp_(min=0)
-        self.W_out.clamp_(min=0)
+    for name in ('W_inp', 'W_out'):
+        W = getattr(self, name).mul_(getattr(self, _MASKS[name]))
+        if self.constrained:
+            W.clamp_(min=0)
+    for name, (mask, values) in self.frozen().items():
+        getattr(self, name).copy_(torch.where(mask, values, getattr(self, name)))
+
+# %% ../nbs/02_rnn.ipynb #24ab4ad1
+@patch
+@torch.no_grad()
+def freeze(
+    self: RNN_pytorch,
+    W_inp=None,  # Elements of W_inp to freeze (N, n_inputs), 0/1; unchanged if `None`
+    W_rec=None,  # Elements of W_rec to freeze (N, N), 0/1; unchanged if `None`
+    W_out=None,  # Elements of W_out to freeze (n_outputs, N), 0/1; unchanged if `None`
+):
+    "Freeze the masked elements of the weights at their present values."
+    for name, mask in (('W_inp', W_inp), ('W_rec', W_rec), ('W_out', W_out)):
+        if mask is None:
+            continue
+        W = getattr(self, name)
+        mask = _given_mask(_FREEZE[name], mask, tuple(W.shape))
+        m = torch.as_tensor(mask > 0, device=self.device)
+        broken = int((m & (_constrained(self, name, W) != W)).sum())
+        require(
+            broken == 0,
+            _FREEZE[name],
+            f'{broken} frozen elements that break the constraints',
+            "frozen weights must lie in their mask, with their unit's Dale sign and W_inp, W_out "
+            ">= 0 when constrained",
+        )
+        self.register_buffer(f'frozen_{name}', m)
+        self.register_buffer(f'frozen_{name}_values', W.detach().clone())
+
+
+@patch
+def frozen(self: RNN_pytorch) -> dict:
+    "The frozen weights: (boolean mask, values) by weight name, for those with a frozen element."
+    return {
+        name: (getattr(self, f'frozen_{name}'), getattr(self, f'frozen_{name}_values'))
+        for name in _MASKS
+        if hasattr(self, f'frozen_{name}') and bool(getattr(self, f'frozen_{name}').any())
+    }
 
 # %% ../nbs/02_rnn.ipynb #763d6c2b
 def _noise(self: RNN_pytorch, shape, sigma):
@@ -480,16 +563,21 @@ def forward(
         reference or self.activation.grad_from_output_ is None or self.device.type != 'cpu'
     )
     states, outputs, rate = (_reference_run if use_reference else _fast_run)(self, u, sigma_rec)
+    if self.output_bias:
+        outputs = outputs + self.b_out
     return (states.permute(2, 0, 1), outputs.permute(2, 0, 1)) + ((rate,) if with_rate else ())
 
 # %% ../nbs/02_rnn.ipynb #4f015564
+_ARRAYS = ('W_inp', 'W_rec', 'W_out', 'bias_rec', 'b_out', 'y_init')
+_ARRAYS += ('connectivity_mask', 'input_mask', 'output_mask')  # what `set_params` loads
+
+
 @patch
 def get_params(self: RNN_pytorch) -> dict:
     "The network's parameters and settings as plain NumPy arrays and numbers."
-    arrays = {
-        k: getattr(self, k).detach().cpu().numpy().astype(np.float64)
-        for k in ('W_inp', 'W_rec', 'W_out', 'bias_rec', 'y_init', 'connectivity_mask')
-    }
+    as_array = lambda t: t.detach().cpu().numpy().astype(np.float64)
+    arrays = {k: as_array(getattr(self, k)) for k in _ARRAYS}
+    frozen = {_FREEZE[name]: as_array(mask) for name, (mask, _) in self.frozen().items()}
     return dict(
         N=self.N,
         dt=self.dt,
@@ -499,7 +587,10 @@ def get_params(self: RNN_pytorch) -> dict:
         exc_fraction=self.exc_fraction,
         sigma_rec=self.sigma_rec,
         sigma_inp=self.sigma_inp,
+        output_bias=self.output_bias,
+        train_x0=self.train_x0,
         **arrays,
+        **frozen,
     )
 
 # %% ../nbs/02_rnn.ipynb #setp0001
@@ -507,10 +598,17 @@ def get_params(self: RNN_pytorch) -> dict:
 @torch.no_grad()
 def set_params(
     self: RNN_pytorch,
-    params: dict,  # Arrays by name: W_inp, W_rec, W_out, bias_rec, y_init, connectivity_mask
+    params: dict,  # Arrays by name (`_ARRAYS`, and `freeze_inp`, `freeze_rec`, `freeze_out`)
 ):
-    "Load weights, bias and initial state from a dict of arrays (as returned by `get_params`)."
-    for k in ('W_inp', 'W_rec', 'W_out', 'bias_rec', 'y_init', 'connectivity_mask'):
+    "Load weights, biases, initial state, masks and frozen elements from a dict of arrays."
+    b_out = params.get('b_out')
+    require(
+        self.output_bias or b_out is None or not np.any(b_out),
+        'b_out',
+        'non-zero',
+        "a network with output_bias=False has b_out = 0",
+    )
+    for k in _ARRAYS:
         if params.get(k) is None:
             continue
         target = getattr(self, k)
@@ -522,6 +620,12 @@ def set_params(
             f"shape {tuple(target.shape)} is required",
         )
         target.copy_(value)
+    # frozen elements keep the values just loaded
+    given = {name: params.get(key) for name, key in _FREEZE.items()}
+    kept = {
+        name: mask.cpu().numpy() for name, (mask, _) in self.frozen().items() if given[name] is None
+    }
+    self.freeze(**{**kept, **{k: v for k, v in given.items() if v is not None}})
 
 # %% ../nbs/02_rnn.ipynb #alias002
 RNN_torch = RNN_pytorch  # the original pipeline's name
@@ -541,6 +645,7 @@ class RNN_numpy:
         bias_rec: np.ndarray = None,  # Recurrent bias (N,)
         activation='relu',  # Name or callable
         y_init: np.ndarray = None,  # Initial state (N,)
+        b_out: np.ndarray = None,  # Output bias (n_outputs,): out = W_out x + b_out
     ):
         check_time_constants(dt, tau)
         self.N, self.dt, self.tau = int(N), float(dt), float(tau)
@@ -560,6 +665,15 @@ class RNN_numpy:
         )
         self.y_init = np.zeros(self.N) if y_init is None else np.asarray(y_init, dtype=np.float64)
         self.activation = get_activation(activation)
+        self.b_out = (
+            np.zeros(self.n_outputs) if b_out is None else np.asarray(b_out, dtype=np.float64)
+        )
+        require(
+            self.b_out.shape == (self.n_outputs,),
+            'b_out shape',
+            self.b_out.shape,
+            f"({self.n_outputs},) is required",
+        )
 
     @classmethod
     def from_params(cls, params: dict):
@@ -574,6 +688,7 @@ class RNN_numpy:
             params.get('bias_rec'),
             params.get('activation', 'relu'),
             params.get('y_init'),
+            params.get('b_out'),
         )
 
     @property
@@ -644,7 +759,7 @@ def run(
     x = np.broadcast_to(self.y_init if y_init is None else y_init, drive.shape[1:])
     for t, d in enumerate(drive):
         x = states[t] = euler_step(x, self.W_rec, d, self.alpha, self.activation.numpy)
-    return states.transpose(2, 0, 1), (states @ self.W_out.T).transpose(2, 0, 1)
+    return states.transpose(2, 0, 1), (states @ self.W_out.T + self.b_out).transpose(2, 0, 1)
 
 # %% ../nbs/02_rnn.ipynb #pdocs001
 add_parameter_docs(globals())  # help() shows each parameter's meaning
