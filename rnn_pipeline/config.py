@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from .core import add_parameter_docs, closest, require
+from .curriculum import ON_FAIL, STAGE_KEYS
 from .examples import EXAMPLE_CONFIGS
 from .rnn import ACTIVATIONS
 from .tasks import Task, task_class
+from .trainer import LR_SCHEDULES
 
 # %% ../nbs/07_config.ipynb #aaee3c69
 class Setting(NamedTuple):
@@ -53,6 +55,57 @@ def _fraction(v):
 def _known_task(v):
     task_class(v)  # raises a ValueError that says why
     return True
+
+
+def _zero_one_matrix(v):
+    "A matrix (a list of rows) of 0s and 1s (or booleans); its shape is checked with the network."
+    a = np.asarray(v, dtype=object)
+    return a.ndim == 2 and all(x in (0, 1) and not isinstance(x, str) for x in a.ravel())
+
+
+def _curriculum(v):
+    "A curriculum: a dict with 'stages' (a non-empty list of stage dicts) and maybe 'on_fail'."
+    unknown = sorted(set(v) - {'stages', 'on_fail'})
+    require(not unknown, 'curriculum keys', unknown, "allowed keys are 'stages' and 'on_fail'")
+    stages = v.get('stages')
+    require(
+        isinstance(stages, list) and len(stages) > 0 and all(isinstance(s, dict) for s in stages),
+        'curriculum.stages',
+        stages,
+        "a non-empty list of stage dicts is required",
+    )
+    for i, s in enumerate(stages):
+        unknown = sorted(set(s) - set(STAGE_KEYS))
+        require(not unknown, f'curriculum.stages[{i}]', unknown, f"allowed keys are {STAGE_KEYS}")
+    on_fail = v.get('on_fail', 'stop')
+    require(on_fail in ON_FAIL, 'curriculum.on_fail', on_fail, f"allowed values are {ON_FAIL}")
+    return True
+
+
+def _mask_setting(name, meaning):
+    return Setting(
+        name,
+        list,
+        None,
+        meaning,
+        _zero_one_matrix,
+        "a matrix of 0/1",
+        optional=True,
+        option='',
+        group='network',
+    )
+
+
+def _penalty(norm, matrix):
+    what = dict(l1='mean absolute value', l2='mean square')[norm]
+    return Setting(
+        f'{norm}_{matrix}',
+        float,
+        0.0,
+        f"weight of the {norm.upper()} penalty on W_{matrix} (its {what})",
+        _non_negative,
+        ">= 0",
+    )
 
 
 CONFIG = {
@@ -214,6 +267,19 @@ CONFIG = {
             "isolated fixed point is the origin: a ReLU flip-flop needs it)",
             group='network',
         ),
+        _mask_setting('input_mask', "allowed input connections (N x n_inputs); all if missing"),
+        _mask_setting('output_mask', "allowed output connections (n_outputs x N); all if missing"),
+        Setting(
+            'output_bias',
+            bool,
+            False,
+            "a trained output bias: out = W_out x + b_out",
+            group='network',
+        ),
+        Setting('train_x0', bool, False, "train the initial state x(0)", group='network'),
+        _mask_setting('freeze_inp', "elements of W_inp (N x n_inputs) training never changes"),
+        _mask_setting('freeze_rec', "elements of W_rec (N x N) training never changes"),
+        _mask_setting('freeze_out', "elements of W_out (n_outputs x N) training never changes"),
         Setting(
             'exc_fraction',
             float,
@@ -268,6 +334,62 @@ CONFIG = {
             None,
             "stop once the behavioural score on the validation batch reaches this",
             optional=True,
+        ),
+        *[_penalty(n, m) for n in ('l1', 'l2') for m in ('inp', 'rec', 'out')],
+        Setting(
+            'lr_schedule',
+            str,
+            None,
+            "learning-rate schedule: 'step' (x lr_gamma every lr_step_size iterations), 'cosine' "
+            "(down to lr_min at max_iter) or 'plateau' (x lr_gamma after lr_patience validations "
+            "without a better loss); a constant rate if missing",
+            LR_SCHEDULES.__contains__,
+            f"among {', '.join(LR_SCHEDULES)}",
+            optional=True,
+        ),
+        Setting(
+            'lr_step_size',
+            int,
+            100,
+            "'step' schedule: iterations between two cuts of the learning rate",
+            _positive,
+            "> 0",
+        ),
+        Setting(
+            'lr_gamma',
+            float,
+            0.5,
+            "'step' and 'plateau' schedules: the factor of each cut",
+            lambda v: 0 < v < 1,
+            "in (0, 1)",
+        ),
+        Setting(
+            'lr_patience',
+            int,
+            5,
+            "'plateau' schedule: validations without a better loss before a cut",
+            _non_negative,
+            ">= 0",
+        ),
+        Setting(
+            'lr_min',
+            float,
+            0.0,
+            "'cosine' and 'plateau' schedules: the lowest learning rate",
+            _non_negative,
+            ">= 0",
+        ),
+        Setting(
+            'curriculum',
+            dict,
+            None,
+            "train through stages: {'stages': [stage dicts with keys among task, task_params, "
+            "n_steps, n_inputs, n_outputs, mask, criterion, max_iter, name], 'on_fail': 'stop' or "
+            "'continue'}; a stage's missing keys take the run's values",
+            _curriculum,
+            "with 'stages' and 'on_fail'",
+            optional=True,
+            option='',
         ),
         Setting('eval_every', int, 10, "validate every this many iterations", _positive, "> 0"),
         Setting(
