@@ -169,6 +169,7 @@ class Trainer:
         self.penalties.update(l2_inp=l2_inp, l2_rec=l2_rec, l2_out=l2_out)
         self.lr_schedule, self.lr_step_size, self.lr_gamma = lr_schedule, lr_step_size, lr_gamma
         self.lr_patience, self.lr_min = lr_patience, lr_min
+        self._initial_lrs = [g['lr'] for g in self.optimizer.param_groups]
         self.scheduler = _scheduler(self)
 
     def _tensors(self, *arrays):
@@ -534,7 +535,11 @@ def _digest(mask: torch.Tensor) -> str:
 def fingerprint(self: Trainer) -> dict:
     "What a checkpoint shares with the training that resumes it: network shape, task, settings."
     net, task = self.RNN, self.Task
-    groups = [{k: v for k, v in g.items() if k != 'params'} for g in self.optimizer.param_groups]
+    # a schedule moves the learning rate: the one a training starts with is its setting
+    groups = [
+        {**{k: v for k, v in g.items() if k not in ('params', 'initial_lr')}, 'lr': lr}
+        for g, lr in zip(self.optimizer.param_groups, self._initial_lrs)
+    ]
     settings = {
         k: getattr(self, k)
         for k in (
