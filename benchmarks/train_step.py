@@ -16,6 +16,12 @@ faults).
 The recurrent GFLOP/s counts the recurrent products only (forward, backward and weight gradient: 3 x 2 B N^2
 flops per step); the ceiling is the best GFLOP/s of one large float32 matrix product on this machine.
 Run: python benchmarks/train_step.py [--sizes 50 100 250] [--rounds 7] [--threads 1 2] [--compile]
+
+With --options: the Trainer's step (batch loss, backward, frozen gradients zeroed, Adam, constraints, schedule)
+on the CDDM example config (`default_config('CDDM')`: batch 128, 600 steps) at N=100,
+one thread, with each training option of the PsychRNN family on against all off, in one process, the variants
+interleaved round by round (so that a drift of the machine's speed hits them alike).
+Run: python benchmarks/train_step.py --options [--rounds 15]
 """
 
 import argparse, multiprocessing, statistics, time
@@ -161,6 +167,49 @@ def in_fresh_process(fn, *args):
         return pool.submit(fn, *args).result()
 
 
+OPTIONS = {
+    'all off': {},
+    'output_bias': dict(output_bias=True),
+    'train_x0': dict(train_x0=True),
+    'input_mask': dict(input_mask=[[i % 2 for i in range(6)]] * 100),
+    'output_mask': dict(output_mask=[[i % 2 for i in range(100)]] * 2),
+    'freeze_rec (half)': dict(freeze_rec=[[i % 2 for i in range(100)]] * 100),
+    'l1 + l2 (all 3)': {f'{n}_{m}': 1e-4 for n in ('l1', 'l2') for m in ('inp', 'rec', 'out')},
+    'lr_schedule step': dict(lr_schedule='step'),
+    'lr_schedule cosine': dict(lr_schedule='cosine'),
+    'lr_schedule plateau': dict(lr_schedule='plateau'),
+}
+
+
+def option_steps(rounds):
+    "Median ms per Trainer step of each option on (CDDM, N=100), interleaved round by round."
+    import warnings
+
+    from rnn_pipeline.config import default_config
+    from rnn_pipeline.runs import prepare_run, trainer_settings
+    from rnn_pipeline.trainer import Trainer, _start, _step
+
+    torch.set_num_threads(1)
+    steps = {}
+    for name, options in OPTIONS.items():
+        config, task, rnn = prepare_run(
+            {**default_config('CDDM'), 'N': 100, 'seed': 0, **options}, device='cpu'
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            trainer = Trainer(rnn, task, progress=False, **trainer_settings(config))
+        _start(trainer)
+        batch = task.get_batch(trainer.batch_size)
+        mask = trainer._batch_mask(batch[2])
+        steps[name] = lambda t=trainer, b=batch, m=mask: _step(t, b, m)
+        steps[name]()  # warm up
+    times = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            times[name].append(timed(step))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--sizes', type=int, nargs='+', default=[50, 100, 250])
@@ -169,7 +218,17 @@ if __name__ == '__main__':
     parser.add_argument(
         '--compile', action='store_true', help='also time the eager loop under torch.compile'
     )
+    parser.add_argument(
+        '--options', action='store_true', help="time the Trainer's step with each option on"
+    )
     args = parser.parse_args()
+    if args.options:
+        times = option_steps(args.rounds)
+        print(f"torch {torch.__version__}; Trainer step, CDDM N=100, 1 thread, median of {args.rounds}")
+        print(f"{'option':>20} {'ms/step':>9} {'vs all off':>11}")
+        for name, ms in times.items():
+            print(f"{name:>20} {ms:>9.1f} {ms / times['all off']:>10.2f}x")
+        raise SystemExit
     print(f"torch {torch.__version__}; batch {B}, {T} steps, median of {args.rounds} rounds")
     for threads in args.threads:
         torch.set_num_threads(threads)
