@@ -219,6 +219,7 @@ def unreachable_targets(
     "Why the network's outputs can never reach the task's targets, or `None`."
     if not (
         rnn.constrained
+        and not rnn.output_bias  # a bias can take the outputs below 0
         and rnn.activation.name in NON_NEGATIVE_ACTIVATIONS
         and bool((rnn.y_init >= 0).all())
     ):
