@@ -1,4 +1,4 @@
-"PsychRNN's training options across modules: masks, frozen weights, output bias, trained x0, penalties, schedules, a config's curriculum."
+"PsychRNN's training options across modules: masks, frozen weights, biases, x0, penalties, schedules."
 
 import json
 import warnings
