@@ -1,4 +1,4 @@
-"PsychRNN's training options across modules: masks, frozen weights, biases, x0, penalties, schedules."
+"PsychRNN's training options across modules: masks, frozen weights, biases, penalties, schedules."
 
 import json
 import warnings
