@@ -5,7 +5,8 @@ the old points, the input step halved where a point stops converging), classifie
 points from states of the task's trials, then redraws. A move across a fold (points vanish) locates the
 folds where the lost points meet in pairs (Newton on the fold, all pairs at once) and checks the points
 left from the trials' states, as a move without a fold does; a move on which points are born (the way
-back) searches afresh, as a preset or the button does. A TrialExplorer update runs one trial and redraws. Each slider moves in small steps, as a
+back) searches afresh, as a preset or the button does. A TrialExplorer update runs one trial and
+redraws. Each slider moves in small steps, as a
 user dragging it.
 Run: python benchmarks/widgets.py [--moves 20]
 Prints a table and writes benchmarks/results/widgets.json.

@@ -353,7 +353,7 @@ def locate_folds(
     tol: float = 1e-10,  # |f(z) - x| and |A v| below this at a fold
     max_iter: int = 15,  # Newton iterations
 ):
-    "Saddle-node folds by Newton from each start: the fold states (M, N), lams (M,), converged (M,)."
+    "Saddle-node folds by Newton from each start: the states (M, N), lams (M,), converged (M,)."
     N, f = rnn.N, rnn.activation
     X, lam = np.array(X, np.float64).reshape(-1, N), np.array(lam, np.float64).ravel()
     C = np.array(V, np.float64).reshape(-1, N)
