@@ -11,6 +11,7 @@ __all__ = ['explorer_box', 'step_fixed_points', 'match_points', 'FixedPointExplo
 
 # %% ../nbs/10_widgets.ipynb #bb916590
 import copy
+import sys
 import time
 
 import ipywidgets as widgets
@@ -735,3 +736,19 @@ class TrialExplorer:
         self.ax_in.set_title(self.title, fontsize='small')
         self.image.value = figure_png(self.fig)
         return time.perf_counter() - start
+
+# %% ../nbs/10_widgets.ipynb #7f01a011
+def _in_kernel() -> bool:
+    "Whether this runs in a Jupyter kernel, whose front-end can show live widgets."
+    # a kernel has imported ipykernel; importing it here would change the widgets' comms
+    kernelapp = sys.modules.get('ipykernel.kernelapp')
+    return kernelapp is not None and kernelapp.IPKernelApp.initialized()
+
+
+@patch
+def _repr_mimebundle_(self: FixedPointExplorer | TrialExplorer, include=None, exclude=None):
+    "The live widget in a Jupyter kernel; elsewhere nothing, and the picture shows (`_repr_png_`)."
+    if not _in_kernel():
+        return None
+    bundle = self.widget._repr_mimebundle_()
+    return {k: v for k, v in bundle.items() if k != 'text/plain'}

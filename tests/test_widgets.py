@@ -159,3 +159,20 @@ def test_fixed_point_explorer_takes_settings_of_new_starts(bistable):
     explorer.preset_menu.value = 'no input'
     explorer.search()
     assert explorer.how == 'searched from scratch' and len(explorer.result) == 3
+
+
+def test_explorers_show_as_live_widgets_in_a_kernel(bistable, monkeypatch):
+    import rnn_pipeline.widgets as w
+
+    explorers = (
+        FixedPointExplorer(bistable, TaskDrive(seed=0)),
+        TrialExplorer(bistable, TaskDrive(seed=0)),
+    )
+    for explorer in explorers:  # outside a kernel: the picture
+        assert (
+            explorer._repr_mimebundle_() is None and explorer._repr_png_() == explorer.image.value
+        )
+    monkeypatch.setattr(w, '_in_kernel', lambda: True)
+    for explorer in explorers:
+        view = explorer._repr_mimebundle_()['application/vnd.jupyter.widget-view+json']
+        assert view['model_id'] == explorer.widget.model_id
