@@ -2,9 +2,11 @@
 
 A FixedPointExplorer slider move follows every fixed point to the new input by continuation (Newton from
 the old points, the input step halved where a point stops converging), classifies them and looks for new
-points from states of the task's trials, then redraws. A move across a fold (points vanish) also follows
-the lost points by pseudo-arclength continuation and searches afresh; a preset or the button searches
-from scratch. A TrialExplorer update runs one trial and redraws. Each slider moves in small steps, as a
+points from states of the task's trials, then redraws. A move across a fold (points vanish) locates the
+folds where the lost points meet in pairs (Newton on the fold, all pairs at once) and checks the points
+left from the trials' states, as a move without a fold does; a move on which points are born (the way
+back) searches afresh, as a preset or the button does. A TrialExplorer update runs one trial and
+redraws. Each slider moves in small steps, as a
 user dragging it.
 Run: python benchmarks/widgets.py [--moves 20]
 Prints a table and writes benchmarks/results/widgets.json.
@@ -148,29 +150,35 @@ if __name__ == '__main__':
     across = slider_moves(explorer, explorer.sliders[0], np.linspace(0, 0.3, 7)[1:])
     for how, times in moves.items():  # a point found from the trials' states, not followed
         rows.append(row(f'slider move, {how}', n, times))
+    n_after = len(explorer.result)
+    back = slider_moves(explorer, explorer.sliders[0], np.linspace(0.3, 0, 7)[1:])
+    labels = {
+        'followed through a fold': 'slider move across folds (points vanish)',
+        'followed': 'slider move after folds',
+        'search after following': 'slider move, points born (search afresh)',
+    }
     for how, times in across.items():
-        label = (
-            'slider move across folds (search afresh)'
-            if 'search' in how
-            else 'slider move after folds'
-        )
-        rows.append(row(label, f'{n} -> {len(explorer.result)}', times))
+        rows.append(row(labels.get(how, how), f'{n} -> {n_after}', times))
+    for how, times in back.items():
+        rows.append(row(f'back: {labels.get(how, how)}', f'{n_after} -> {n}', times))
     explorer.sliders[0].value = 0.0
     rows.append(
         row('search from scratch (button)', len(explorer.result), fresh_searches(explorer, 5))
     )
     rows.append(row('TrialExplorer update (one trial, redraw)', '', trial_updates(args.moves)))
     columns = ['update', 'fixed points', 'updates', 'median ms', '90th pct ms', 'max ms', 'CPU ms']
-    widths = [44, 13, 8, 10, 12, 8, 7]
+    widths = [48, 13, 8, 10, 12, 8, 7]
     print(' '.join(f'{c:<{w}}' for c, w in zip(columns, widths)))
     for r in rows:
         print(' '.join(f'{str(v):<{w}}' for v, w in zip(r, widths)))
     load = os.getloadavg()
     notes = [
         f"flipflop3 example (N = 100, 3 inputs), {args.moves} slider moves of 0.002 on input 2 (no "
-        "bifurcation), then input 0 from 0 to 0.3 in steps of 0.05 (memories and saddles meet in folds).",
-        "Goal: a slider move that follows the points under 200 ms; a move across a fold follows the lost "
-        "points with follow_branch and searches afresh, and takes longer.",
+        "bifurcation), then input 0 from 0 to 0.3 in steps of 0.05 (memories and saddles meet in "
+        "folds) and back.",
+        "Goal: a slider move under 200 ms, across folds too: the points lost in pairs are located on "
+        "their folds (locate_folds) and the rest checked from the trials' states. Only a move on which "
+        "points are born (back from 0.3 to 0) searches afresh, and takes longer.",
         f"Load average while it ran: {load[0]:.1f} (1 min) on {os.cpu_count()} CPUs: wall-clock times "
         "(median, 90th percentile, max) are those of a shared machine; 'CPU ms' is the median CPU time "
         "of this process per update, what a free core would take.",

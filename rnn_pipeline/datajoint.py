@@ -1,4 +1,4 @@
-"""The same runs as a lab's DataJoint pipeline on a database server: parameter sets, what to train, and the trained networks, their scores and fixed points as tables that `populate` fills, on many machines at once.
+"""The same runs as a lab's DataJoint pipeline on a database server: parameter sets, what to train, and the trained networks, their scores, fixed points and slow points as tables that `populate` fills, on many machines at once.
 
 Docs: https://rnn-pipeline.github.io/rnn_pipeline/datajoint.html.md"""
 
@@ -8,7 +8,7 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/datajoint.html.md"""
 __all__ = ['NO_SERVER', 'schema', 'SCHEMA_VERSION', 'TASK_KEYS', 'TRAINING_KEYS', 'FIGURES', 'N_EIGENVALUES', 'COMPUTED',
            'server_configured', 'server_address', 'connect', 'params_hash', 'SchemaVersion', 'TaskParamSet',
            'TrainingParamSet', 'TrainingTask', 'run_root', 'config_of', 'network_row', 'TrainedNetwork', 'Performance',
-           'FixedPointAnalysis', 'IncompatibleSchemaError', 'activate', 'insert_task_paramset',
+           'FixedPointAnalysis', 'SlowPointAnalysis', 'IncompatibleSchemaError', 'activate', 'insert_task_paramset',
            'insert_training_paramset', 'insert_training', 'insert_sweep', 'insert_builtin_paramsets', 'populate',
            'progress', 'errors', 'clear_stale_reservations', 'export_run', 'fetch_run', 'import_run']
 
@@ -87,7 +87,7 @@ def connect(reset: bool = False):  # Connect again even if connected
 
 # %% ../nbs/09a_datajoint.ipynb #955e074c
 schema = dj.Schema()
-SCHEMA_VERSION = 1  # The version of the tables' definitions; a schema made by another is refused
+SCHEMA_VERSION = 2  # The version of the tables' definitions; a schema made by another is refused
 TASK_KEYS = ('task',) + tuple(k for k, s in CONFIG.items() if s.group == 'task')
 TRAINING_KEYS = tuple(k for k, s in CONFIG.items() if s.group in ('network', 'training'))
 
@@ -207,6 +207,8 @@ def network_row(run: Run) -> dict:
         train_time_s=float(t.get('train_time_s', 0.0)),
         analysis=run.analysis,
         fixed_points=read_data(folder / 'fixed_points.npz'),
+        # slow points where the task has continuous attractors; none is {}
+        slow_points=read_data(slow) if (slow := folder / 'slow_points.npz').exists() else {},
         figures=figures,
         run_folder=str(folder.resolve().relative_to(root.resolve())) if kept else '',
         rnn_pipeline_version=__version__,
@@ -236,6 +238,7 @@ class TrainedNetwork(dj.Computed):
     train_time_s: float64
     analysis: <blob>             # scores, read-out, fixed-point summary (analysis.json)
     fixed_points: <blob>         # the arrays of fixed_points.npz
+    slow_points: <blob>          # the arrays of slow_points.npz; {} if the run has none
     figures: <blob>              # PNG bytes by file name
     run_folder="": varchar(1024) # relative to the run root; '' if not kept
     rnn_pipeline_version: varchar(32)
@@ -358,8 +361,80 @@ class FixedPointAnalysis(dj.Computed):
                 ]
             )
 
+# %% ../nbs/09a_datajoint.ipynb #5a0c1e02
+@schema
+class SlowPointAnalysis(dj.Computed):
+    definition = """ # Slow points of a trained network under each of its task's slow-point inputs
+    -> TrainedNetwork
+    ---
+    n_inputs: int32              # inputs analysed; 0 where the task has no continuous attractor
+    """
 
-COMPUTED = (TrainedNetwork, Performance, FixedPointAnalysis)  # In the order `populate` fills them
+    class Input(dj.Part):
+        definition = """ # One input, the step of the trials the search started from, its curve
+        -> master
+        input_label: varchar(64)
+        ---
+        input_vector: <blob>
+        step: int32                  # the time step whose states started the search
+        slow_points: int32
+        shape=null: varchar(8)       # 'line' or 'ring'; null with fewer than 4 points
+        length=null: float64         # the curve's length through the points, in state space
+        max_speed=null: float64      # the fastest point's speed (its residual)
+        """
+
+    class Point(dj.Part):
+        definition = """ # One slow point, numbered in its order along the curve
+        -> master
+        input_label: varchar(64)
+        point: int32
+        ---
+        state: <blob>
+        speed: float64               # its residual, as for fixed points
+        eigenvalues: <blob>          # the Jacobian's eigenvalues of largest real part
+        """
+
+    def make(self, key):
+        sp, summary = (TrainedNetwork & key).fetch1('slow_points', 'analysis')
+        labels = [str(l) for l in np.atleast_1d(sp.get('labels', []))]
+        self.insert1({**key, 'n_inputs': len(labels)})
+        for i, label in enumerate(labels):
+            s = summary['slow_points'][label]
+            self.Input.insert1(
+                {
+                    **key,
+                    'input_label': label,
+                    'input_vector': np.asarray(sp[f'input{i}_input_vector']),
+                    'step': int(np.asarray(sp[f'input{i}_step'])),
+                    'slow_points': int(s['slow_points']),
+                    'shape': s['shape'],
+                    'length': None if s['length'] is None else float(s['length']),
+                    'max_speed': s['max_speed'],
+                }
+            )
+            eig = [
+                np.asarray(e)[np.argsort(-np.real(e))][:N_EIGENVALUES]
+                for e in sp[f'input{i}_eigenvalues']
+            ]
+            self.Point.insert(
+                [
+                    {
+                        **key,
+                        'input_label': label,
+                        'point': j,
+                        'state': np.asarray(x),
+                        'speed': float(v),
+                        'eigenvalues': e,
+                    }
+                    for j, (x, v, e) in enumerate(
+                        zip(sp[f'input{i}_points'], sp[f'input{i}_speeds'], eig)
+                    )
+                ]
+            )
+
+
+# In the order `populate` fills them
+COMPUTED = (TrainedNetwork, Performance, FixedPointAnalysis, SlowPointAnalysis)
 
 # %% ../nbs/09a_datajoint.ipynb #36f13145
 class IncompatibleSchemaError(RuntimeError):
@@ -571,7 +646,7 @@ def populate(
     display_progress: bool = False,  # Show DataJoint's progress bars
     max_calls: int = None,  # The most `make()` calls per table
 ) -> dict:
-    "Populate `TrainedNetwork`, `Performance`, `FixedPointAnalysis`; returns what `populate` did."
+    "Populate the Computed tables (`COMPUTED`, in order); returns what `populate` did."
     suppress = reserve_jobs if suppress_errors is None else suppress_errors
     return {
         t.__name__: t.populate(
@@ -663,6 +738,8 @@ def export_run(
     saver = save_run(folder, row['config'], _as_saved(row['params']), row['training'] or None)
     saver.save_data(row['analysis'], RUN_FILES['analysis'])
     saver.save_data(_as_saved(row['fixed_points']), 'fixed_points.npz')
+    if row['slow_points']:
+        saver.save_data(_as_saved(row['slow_points']), 'slow_points.npz')
     for name, png in row['figures'].items():
         (folder / name).write_bytes(png)
     return folder

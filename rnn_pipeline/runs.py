@@ -448,11 +448,14 @@ def validation_scores(
 ) -> dict:
     "The noisy network's validation MSE and the task's score, noiseless and noisy, and criterion."
     score = task.score(rnn.run(inputs)[1], targets)
+    # one draw of the noise: the MSE and the noisy score are of the same noisy run
+    seed = int(np.random.default_rng(noise['rng_numpy']).integers(2**63))
+    same = lambda: {**noise, 'rng_numpy': np.random.default_rng(seed)}  # noqa: E731
     return dict(
-        mse=analyzer_for(rnn, task).get_validation_score(mse, inputs, targets, **noise),
+        mse=analyzer_for(rnn, task).get_validation_score(mse, inputs, targets, **same()),
         score_name=task.score_name,
         score=score,
-        score_with_noise=task.score(rnn.run(inputs, **noise)[1], targets),
+        score_with_noise=task.score(rnn.run(inputs, **same())[1], targets),
         criterion=task.criterion,
         higher_is_better=task.higher_is_better,
         passes=task.passes(score),
@@ -710,9 +713,18 @@ def _analysis(run: Run, saver: DataSaver, seed: int) -> dict:
     )
     if run.training is not None:
         _save_figure(saver, training_figure(run.training), 'losses.png')
-    results['behaviour'], fig, filename = analyzer_for(rnn, task).behaviour(**noise)
-    if fig is not None:
-        _save_figure(saver, fig, filename)
+    from rnn_pipeline.performance import PerformanceAnalyzer  # the generic analyzer
+
+    analyzer = analyzer_for(rnn, task)
+    generic = type(analyzer).behaviour is PerformanceAnalyzer.behaviour  # the score alone
+    if generic and task.trial_mask(conditions) is None:
+        # no read-out of its own: the noisy score of the same batch and noise as the validation's
+        v = results['validation']
+        results['behaviour'] = dict(score_name=v['score_name'], score=v['score_with_noise'])
+    else:
+        results['behaviour'], fig, filename = analyzer.behaviour(**noise)
+        if fig is not None:
+            _save_figure(saver, fig, filename)
     states = rnn.run(inputs)[0]  # the batch's noiseless states: the searches start from them
     results['fixed_points'], arrays, fig = fixed_point_analysis(rnn, task, states[..., shown], rng)
     saver.save_data(arrays, 'fixed_points.npz')
@@ -809,7 +821,9 @@ def summary(
     )
     b = analysis['behaviour']
     read_out = f"{b['score_name']} {b['score']:.4g}" if 'score_name' in b else _numbers_of(b)
-    lines.append(f"behaviour:    {read_out} (with noise, on the read-out's own trials)")
+    own = 'score_name' not in b  # a task's own read-out simulates the trials its figure needs
+    trials = "the read-out's own trials" if own else 'the validation trials'
+    lines.append(f"behaviour:    {read_out} (with noise, on {trials})")
     lines += [
         f"fixed points: {label}: " + ', '.join(f"{fp[t]} {t}" for t in POINT_TYPES)
         for label, fp in analysis['fixed_points'].items()

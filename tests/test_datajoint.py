@@ -115,8 +115,10 @@ def test_two_workers_do_every_job_exactly_once(db, sweep):
     assert len(keys) == len({tuple(sorted(k.items())) for k in keys}) == 8
     # 8 make() calls in all, none twice
     assert sum(r['TrainedNetwork'] for r in results) == 8
-    for table in (rdj.TrainedNetwork, rdj.Performance, rdj.FixedPointAnalysis):
+    for table in rdj.COMPUTED:
         assert rows(table, keys) == 8
+    # neither task has a continuous attractor: no slow points, and a row that says so
+    assert values(rdj.SlowPointAnalysis, keys, 'n_inputs') == [0] * 8
     # each make() writes one new run folder: 8 folders, one per key
     folders = sorted(p.name for p in Path(root).iterdir())
     assert len(folders) == 8
@@ -161,6 +163,7 @@ def test_worker_killed_during_make(db, sweep):
         rdj.FixedPointAnalysis,
         rdj.FixedPointAnalysis.Input,
         rdj.FixedPointAnalysis.Point,
+        rdj.SlowPointAnalysis,
     ):
         assert len(table & key) == 0, table.__name__
     # a rerun leaves the stale reservation alone; cleared, the job is done and nothing else is redone
@@ -169,7 +172,7 @@ def test_worker_killed_during_make(db, sweep):
     )
     assert rdj.clear_stale_reservations() == 1
     assert finish(start_worker(name, root)) == dict(
-        TrainedNetwork=1, Performance=1, FixedPointAnalysis=1
+        TrainedNetwork=1, Performance=1, FixedPointAnalysis=1, SlowPointAnalysis=1
     )
     assert len(rdj.TrainedNetwork & key) == 1 and rdj.progress().remaining.sum() == 0
     assert workers_of(sweep[0]) == before
@@ -268,6 +271,43 @@ def test_scientists_queries(db, sweep, tmp_path):
         for t in (rdj.TrainingTask, rdj.TrainedNetwork, rdj.Performance, rdj.FixedPointAnalysis)
     ] == [m - n for m in made]
     assert len(rdj.TrainedNetwork & imported) == 1
+
+
+def test_slow_points_stored_like_fixed_points(db, tmp_path):
+    "The shipped MemoryAntiNumber network's line attractors: slow_points.npz in the tables and back."
+    ex = load_example('memory_number')
+    folder = tmp_path / 'memory_number'
+    save_run(folder, {**ex.config, 'seed': 0}, ex.rnn_torch.get_params())
+    analysis = analyze(load_run(folder, device='cpu'))['slow_points']
+    saved = read_data(folder / 'slow_points.npz')
+    key = rdj.import_run(folder)
+    assert rdj.populate(key)['SlowPointAnalysis']['success_count'] == 1
+    assert (rdj.SlowPointAnalysis & key).fetch1('n_inputs') == len(analysis) == 2
+    inputs = {r['input_label']: r for r in (rdj.SlowPointAnalysis.Input & key).to_dicts()}
+    assert sorted(inputs) == sorted(analysis)
+    for i, label in enumerate(np.atleast_1d(saved['labels'])):
+        row, summary = inputs[str(label)], analysis[str(label)]
+        assert row['shape'] == summary['shape'] == 'line'
+        assert row['slow_points'] == summary['slow_points'] == len(saved[f'input{i}_points'])
+        assert row['step'] == summary['step']
+        np.testing.assert_allclose(row['length'], summary['length'])
+        np.testing.assert_array_equal(row['input_vector'], saved[f'input{i}_input_vector'])
+        points = (rdj.SlowPointAnalysis.Point & key & {'input_label': str(label)}).to_dicts()
+        points = sorted(points, key=lambda r: r['point'])  # their order along the line
+        np.testing.assert_array_equal(
+            np.stack([r['state'] for r in points]), saved[f'input{i}_points']
+        )
+        np.testing.assert_array_equal([r['speed'] for r in points], saved[f'input{i}_speeds'])
+    # the run folder written back from the row has the same slow points and figure
+    fetched = rdj.fetch_run(key, tmp_path / 'fetched', device='cpu').folder
+    back = read_data(fetched / 'slow_points.npz')
+    assert sorted(back) == sorted(saved)
+    for k in saved:
+        np.testing.assert_array_equal(back[k], saved[k])
+    assert (fetched / 'slow_points.png').read_bytes() == (folder / 'slow_points.png').read_bytes()
+    # deleting the network deletes its slow points
+    (rdj.TrainedNetwork & key).delete()
+    assert len(rdj.SlowPointAnalysis.Point & key) == 0
 
 
 def test_bad_paramset_is_the_python_api_error(db):

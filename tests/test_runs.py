@@ -92,6 +92,13 @@ def test_own_task_trains_and_is_analysed_from_python(user_task, tmp_path):
         and 0 <= results['validation']['score'] <= 1
     )
     assert results['behaviour']['score_name'] == 'accuracy'
+    # the summary's read-out is the validation batch's noisy score: the same number
+    assert results['behaviour']['score'] == results['validation']['score_with_noise']
+    text = summary(run.folder, run.analysis, run.training, timings=False)
+    noisy = f"{results['validation']['score_with_noise']:.4g}"
+    assert (
+        f"{noisy} with noise" in text and f"accuracy {noisy} (with noise, on the validation" in text
+    )
     assert list(results['fixed_points']) == ['no input', 'input of steps 0-4']
     # no continuous attractor: no slow points searched, stored or drawn
     assert results['slow_points'] == {} and not list(run.folder.glob('slow_points.*'))
@@ -195,3 +202,67 @@ def test_main_job_stores_and_draws_the_slow_points_of_a_continuous_attractor(
     lines = summary(run.folder, run.analysis).splitlines()
     assert sum(line.startswith('slow points:  ') for line in lines) == len(shapes)
     assert not any('stable' in line for line in lines if line.startswith('slow points'))
+
+
+def test_a_first_days_slips_get_errors_that_say_what_to_do(tmp_path):
+    "The network `Trainer` returns goes to the analyzer by RNN_numpy.from_params; conditions by name."
+    from rnn_pipeline.dynamics import DynamicSystemAnalyzer
+    from rnn_pipeline.rnn import RNN_numpy
+    from rnn_pipeline.tasks import TASKS
+
+    run = train(
+        dict(
+            task='NBitFlipFlop',
+            n_inputs=1,
+            n_outputs=1,
+            n_steps=40,
+            seed=0,
+            activation='tanh',
+            constrained=False,
+            **SETTINGS,
+        ),
+        out=tmp_path,
+        progress=False,
+        threads=1,
+    )
+    with pytest.raises(ValueError, match=r'RNN_numpy\.from_params\(net\.get_params\(\)\)'):
+        DynamicSystemAnalyzer(run.rnn_torch)
+    fps = DynamicSystemAnalyzer(RNN_numpy.from_params(run.rnn_torch.get_params())).get_fixed_points(
+        [0.0], seed=0
+    )
+    first = fps[0]  # as the error message of a bad key promises
+    assert len(first) == 1 and first.points.shape == (1, 8)
+    np.testing.assert_array_equal(first.points[0], fps.points[0])
+    # a condition key the task does not know, and values out of range, are refused by name
+    cddm = TASKS['CDDM'](seed=0)
+    with pytest.raises(ValueError, match=r"motion=0\.2 is invalid: .*did you mean 'motion_coh'"):
+        cddm.generate_input_target_stream(motion=0.2)
+    with pytest.raises(ValueError, match=r"motion_coh=5\.0 is invalid: a number in \[-1, 1\]"):
+        cddm.generate_input_target_stream(motion_coh=5.0)
+    with pytest.raises(ValueError, match="context='sound' is invalid"):
+        cddm.generate_input_target_stream(context='sound')
+    with pytest.raises(ValueError, match=r"number=99\.0 is invalid: a number in \[-2, 2\]"):
+        TASKS['MemoryAntiNumber'](seed=0).generate_input_target_stream(number=99.0)
+    for name, task_class in TASKS.items():  # every task: an unknown key is named
+        with pytest.raises(ValueError, match=r"colour=1 is invalid: \w+ has the conditions"):
+            task_class(seed=0).generate_input_target_stream(colour=1)
+
+
+def test_validation_mse_and_noisy_score_are_of_one_noisy_run():
+    "The MSE and the noisy score of a run's summary come from the same batch and the same noise."
+    from rnn_pipeline.performance import mse
+    from rnn_pipeline.runs import validation_scores
+
+    ex = load_example('memory_number')
+    inputs, targets, _ = ex.task.get_batch(16)
+    noise = dict(sigma_rec=0.1, sigma_inp=0.1)
+    v = validation_scores(
+        ex.rnn_numpy, ex.task, inputs, targets, dict(noise, rng_numpy=np.random.default_rng(5))
+    )
+    # the draw it makes: the seed of its one noisy run
+    seed = int(np.random.default_rng(5).integers(2**63))
+    outputs = ex.rnn_numpy.run(inputs, rng_numpy=np.random.default_rng(seed), **noise)[1]
+    assert v['score_with_noise'] == ex.task.score(outputs, targets)
+    steps = ex.task.mask
+    expected = np.mean([mse(outputs[:, steps, b], targets[:, steps, b]) for b in range(16)])
+    np.testing.assert_allclose(v['mse'], expected, rtol=1e-12)

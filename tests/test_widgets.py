@@ -59,7 +59,10 @@ def test_fixed_point_explorer_follows_points_through_folds(bistable):
     np.testing.assert_allclose(np.tanh(2 * explorer.result.points + 0.3), explorer.result.points)
     assert sorted(explorer.ids) == sorted(identity.values())
 
-    explorer.sliders[0].value = 0.8  # past the fold: the lower memory and the saddle meet and vanish
+    explorer.sliders[
+        0
+    ].value = 0.8  # past the fold: the lower memory and the saddle meet and vanish
+    assert explorer.how == 'followed through a fold', 'a pair lost in a fold needs no new search'
     assert len(explorer.result) == 1 and explorer.result.points[0, 0] > 0.9
     assert explorer.ids.tolist() == [identity[0.958]]
     assert sorted(g['type'] for g in explorer.gone) == ['stable', 'unstable']
@@ -77,6 +80,17 @@ def test_fixed_point_explorer_follows_points_through_folds(bistable):
     assert explorer.how == 'searched from scratch' and explorer.gone == []
     assert explorer.ids.tolist() == ids.tolist(), 'a search from scratch keeps the colours'
     assert 'FixedPointExplorer(drive 0.30: 3 points' in repr(explorer)
+
+
+def test_a_point_lost_without_its_partner_calls_for_a_search(bistable):
+    explorer = FixedPointExplorer(bistable, TaskDrive(seed=0), input_vector=[0.0])
+    keep = explorer.result.types == 'stable'  # the saddle, the lower memory's partner, unknown
+    explorer.result, explorer.ids = explorer.result[keep], explorer.ids[keep]
+    explorer.sliders[0].value = 0.8
+    assert explorer.how == 'search after following'
+    assert len(explorer.result) == 1 and explorer.result.points[0, 0] > 0.9
+    assert [g['type'] for g in explorer.gone] == ['stable']
+    np.testing.assert_allclose(explorer.gone[0]['input'], [0.533], atol=2e-3)
 
 
 def test_fixed_point_explorer_presets_and_size(bistable):
@@ -145,3 +159,20 @@ def test_fixed_point_explorer_takes_settings_of_new_starts(bistable):
     explorer.preset_menu.value = 'no input'
     explorer.search()
     assert explorer.how == 'searched from scratch' and len(explorer.result) == 3
+
+
+def test_explorers_show_as_live_widgets_in_a_kernel(bistable, monkeypatch):
+    import rnn_pipeline.widgets as w
+
+    explorers = (
+        FixedPointExplorer(bistable, TaskDrive(seed=0)),
+        TrialExplorer(bistable, TaskDrive(seed=0)),
+    )
+    for explorer in explorers:  # outside a kernel: the picture
+        assert (
+            explorer._repr_mimebundle_() is None and explorer._repr_png_() == explorer.image.value
+        )
+    monkeypatch.setattr(w, '_in_kernel', lambda: True)
+    for explorer in explorers:
+        view = explorer._repr_mimebundle_()['application/vnd.jupyter.widget-view+json']
+        assert view['model_id'] == explorer.widget.model_id
