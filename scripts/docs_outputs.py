@@ -49,10 +49,16 @@ TMP_RE = re.compile(r'(/tmp/)(tmp|pytest-of-\w+/pytest-)[\w-]+')
 
 def copy_tree(dest: Path):
     "Copy the working tree's tracked and untracked, not ignored, files into `dest`."
-    files = subprocess.run(
-        ['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
-        cwd=ROOT, check=True, capture_output=True,
-    ).stdout.decode().split('\0')
+    files = (
+        subprocess.run(
+            ['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        .stdout.decode()
+        .split('\0')
+    )
     for rel in filter(None, files):
         src = ROOT / rel
         if not src.is_file():  # deleted in the working tree, or a submodule
@@ -69,7 +75,9 @@ def select_notebooks(paths) -> list:
 
     if not paths:
         files = nbglob(get_config(ROOT).nbs_path, as_path=True)
-        return sorted(str(Path(f).resolve().relative_to(ROOT)) for f in files if _keep_file(f, '.notest'))
+        return sorted(
+            str(Path(f).resolve().relative_to(ROOT)) for f in files if _keep_file(f, '.notest')
+        )
     out = []
     for p in paths:
         f = Path(p).resolve()
@@ -125,9 +133,15 @@ def execute(tmp: Path, rels: list, n_workers: int) -> dict:
 
             import_obj(setup)([c for f in files for c in nb_test_cells(f, skip_flags, force_flags)])
         results = parallel(
-            test_nb, files, skip_flags=skip_flags, force_flags=force_flags,
-            n_workers=n_workers if len(files) > 1 else 0, basepath=cfg.config_path,
-            pause=0.01, save=True, cell_timeout=cfg.cell_timeout or None,
+            test_nb,
+            files,
+            skip_flags=skip_flags,
+            force_flags=force_flags,
+            n_workers=n_workers if len(files) > 1 else 0,
+            basepath=cfg.config_path,
+            pause=0.01,
+            save=True,
+            cell_timeout=cfg.cell_timeout or None,
         )
     return {r: ok for r, (ok, _) in zip(rels, results)}
 
@@ -201,7 +215,11 @@ def summary(outputs: list) -> list:
             for k in TEXT_KEYS:
                 if k in data:
                     v = data[k]
-                    text = json.dumps(v, sort_keys=True) if not isinstance(v, (str, list)) else ''.join(v)
+                    text = (
+                        json.dumps(v, sort_keys=True)
+                        if not isinstance(v, (str, list))
+                        else ''.join(v)
+                    )
                     lines += [f'[{k}] {s}' for s in text.splitlines()]
     return [TMP_RE.sub(r'\1\2XXXXXXXX', s) for s in lines]
 
@@ -218,7 +236,8 @@ def compare(rel: str, outputs: dict) -> list:
             n_old = sum(s.startswith('[image/') for s in old)
             n_new = sum(s.startswith('[image/') for s in new)
             diff = '\n'.join(
-                '    ' + s for s in difflib.unified_diff(old, new, 'stored', 'regenerated', lineterm='', n=1)
+                '    ' + s
+                for s in difflib.unified_diff(old, new, 'stored', 'regenerated', lineterm='', n=1)
             )
             first = ''.join(c['source']).splitlines()[:1]
             problems.append(
@@ -230,9 +249,15 @@ def compare(rel: str, outputs: dict) -> list:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('notebooks', nargs='*', help='notebooks to run (default: all nbdev-test runs)')
-    parser.add_argument('--check', action='store_true', help='compare with the stored outputs, write nothing')
-    parser.add_argument('--n-workers', type=int, default=2, help='notebooks run at once (default 2)')
+    parser.add_argument(
+        'notebooks', nargs='*', help='notebooks to run (default: all nbdev-test runs)'
+    )
+    parser.add_argument(
+        '--check', action='store_true', help='compare with the stored outputs, write nothing'
+    )
+    parser.add_argument(
+        '--n-workers', type=int, default=2, help='notebooks run at once (default 2)'
+    )
     args = parser.parse_args(argv)
     os.chdir(ROOT)  # nbdev's config (pyproject.toml) is found from here
     rels = select_notebooks(args.notebooks)
@@ -251,11 +276,16 @@ def main(argv=None):
             else:
                 write_outputs(rel, outputs)
     if failed:
-        print('FAILED: these notebooks raised (tracebacks above):\n  ' + '\n  '.join(failed), file=sys.stderr)
+        print(
+            'FAILED: these notebooks raised (tracebacks above):\n  ' + '\n  '.join(failed),
+            file=sys.stderr,
+        )
     if problems:
         print(
             'FAILED: stored outputs differ from the current code; regenerate them with\n'
-            '  .venv/bin/python scripts/docs_outputs.py ' + ' '.join(args.notebooks) + '\n\n'
+            '  .venv/bin/python scripts/docs_outputs.py '
+            + ' '.join(args.notebooks)
+            + '\n\n'
             + '\n\n'.join(problems),
             file=sys.stderr,
         )
