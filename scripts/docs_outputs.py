@@ -23,8 +23,12 @@ What varies from run to run, and how it is handled:
 - progress bars (tqdm): TQDM_DISABLE=1 is set for the run, so there are none;
 - Python object addresses (`<... at 0x7f...>`): removed by nbdev-clean's `clean_ids`, in the stored outputs
   and in the regenerated ones alike;
-- the temporary copy's path (in warnings and in tracebacks): replaced by the repository's relative paths;
+- the temporary copy's path and the repository's (in warnings, e.g. `.venv/lib/python3.11/site-packages/...`,
+  and in tracebacks): written as paths relative to the repository; the Python version in such a path is not
+  compared;
 - ipywidgets' model ids (`application/vnd.jupyter.widget-view+json`): random per run, not compared;
+- the port of the throw-away database server of the DataJoint notebooks (`127.0.0.1:PORT`) and schema names
+  made unique by a process id (`rnn_pipeline_..._PID`): not compared;
 - other temporary folders (`/tmp/tmpXXXXXXXX`, a `TemporaryDirectory()` printed by a notebook): compared
   with the random part replaced by `tmpXXXXXXXX`.
 Timings are not printed by the notebooks' examples (a measurement belongs in benchmarks/, whose results the
@@ -45,6 +49,9 @@ for _var in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
 TEXT_KEYS = ('text/plain', 'text/html', 'text/markdown', 'text/latex', 'application/json')
 WIDGET_KEY = 'application/vnd.jupyter.widget-view+json'
 TMP_RE = re.compile(r'(/tmp/)(tmp|pytest-of-\w+/pytest-)[\w-]+')
+PORT_RE = re.compile(r'(127\.0\.0\.1:|localhost:)\d+')  # the DataJoint tests' server
+PID_RE = re.compile(r'(rnn_pipeline_\w*?_)\d+')  # schema names made unique by a process id
+PYTHON_RE = re.compile(r'python3\.\d+')  # .venv/lib/python3.11/site-packages in a warning's path
 
 
 def copy_tree(dest: Path):
@@ -163,8 +170,13 @@ def clean(nb: dict, path: Path):
 
 
 def untmp(value, tmp: Path):
-    "`value` (a str or a list of lines) with the temporary copy's path replaced by relative paths."
-    fix = lambda s: s.replace(f'{tmp}/', '').replace(str(tmp), '.')
+    "`value` (a str or list of lines) with the paths of the copy and of the repository made relative."
+    fix = lambda s: (
+        s.replace(f'{tmp}/', '')
+        .replace(str(tmp), '.')
+        .replace(f'{ROOT}/', '')
+        .replace(str(ROOT), '.')
+    )
     return fix(value) if isinstance(value, str) else [fix(s) for s in value]
 
 
@@ -221,7 +233,15 @@ def summary(outputs: list) -> list:
                         else ''.join(v)
                     )
                     lines += [f'[{k}] {s}' for s in text.splitlines()]
-    return [TMP_RE.sub(r'\1\2XXXXXXXX', s) for s in lines]
+    return [normalise(s) for s in lines]
+
+
+def normalise(line: str) -> str:
+    "`line` with what differs between runs or machines replaced (temporary folders, ports, pids)."
+    line = TMP_RE.sub(r'\1\2XXXXXXXX', line)
+    line = PYTHON_RE.sub('python3.X', line)
+    line = PORT_RE.sub(r'\1PORT', line)
+    return PID_RE.sub(r'\1PID', line)
 
 
 def compare(rel: str, outputs: dict) -> list:
