@@ -29,6 +29,8 @@ What varies from run to run, and how it is handled:
 - ipywidgets' model ids (`application/vnd.jupyter.widget-view+json`): random per run, not compared;
 - the port of the throw-away database server of the DataJoint notebooks (`127.0.0.1:PORT`) and schema names
   made unique by a process id (`rnn_pipeline_..._PID`): not compared;
+- numbers at the level of round-off (`2.1e-16` in one run, `2.2e-16` in the next: the `max |RHS|` of a
+  `FixedPoints`): any number below 1e-12 written in e-notation is compared as `<1e-12`;
 - other temporary folders (`/tmp/tmpXXXXXXXX`, a `TemporaryDirectory()` printed by a notebook): compared
   with the random part replaced by `tmpXXXXXXXX`.
 Timings are not printed by the notebooks' examples (a measurement belongs in benchmarks/, whose results the
@@ -51,6 +53,8 @@ WIDGET_KEY = 'application/vnd.jupyter.widget-view+json'
 TMP_RE = re.compile(r'(/tmp/)(tmp|pytest-of-\w+/pytest-)[\w-]+')
 PORT_RE = re.compile(r'(127\.0\.0\.1:|localhost:)\d+')  # the DataJoint tests' server
 PID_RE = re.compile(r'(rnn_pipeline_\w*?_)\d+')  # schema names made unique by a process id
+# Round-off: a residual of 2.1e-16 in one run is 2.2e-16 in the next (FixedPoints' max |RHS|)
+ROUNDOFF_RE = re.compile(r'\b\d(\.\d+)?e-(1[3-9]|[2-9]\d)\b')
 PYTHON_RE = re.compile(r'python3\.\d+')  # .venv/lib/python3.11/site-packages in a warning's path
 
 
@@ -241,6 +245,7 @@ def normalise(line: str) -> str:
     line = TMP_RE.sub(r'\1\2XXXXXXXX', line)
     line = PYTHON_RE.sub('python3.X', line)
     line = PORT_RE.sub(r'\1PORT', line)
+    line = ROUNDOFF_RE.sub('<1e-12', line)
     return PID_RE.sub(r'\1PID', line)
 
 
