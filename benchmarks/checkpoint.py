@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _results import write_results
 
 from rnn_pipeline.config import default_config
 from rnn_pipeline.runs import prepare_run, trainer_settings
@@ -46,6 +47,7 @@ if __name__ == '__main__':
     print(
         f"{'task':<18}{'iteration':>11}{'write':>9}{'every':>7}{'overhead (writes)':>19}{'overhead (A/B)':>16}"
     )
+    rows = []
     with tempfile.TemporaryDirectory() as d:
         for task in ('NBitFlipFlop', 'CDDM', 'MemoryAntiNumber'):
             trainer = trainer_of(task, args.max_iter, Path(d) / f'{task}.pt')
@@ -70,3 +72,35 @@ if __name__ == '__main__':
                 f"{task:<18}{1e3 * iteration:>9.1f}ms{1e3 * write:>7.1f}ms{every:>7}{100 * write / (every * iteration):>18.2f}%"
                 f"{100 * ab:>15.1f}%"
             )
+            rows.append(
+                [
+                    task,
+                    round(1e3 * iteration, 2),
+                    round(1e3 * write, 2),
+                    every,
+                    round(100 * write / (every * iteration), 3),
+                    round(100 * ab, 2),
+                ]
+            )
+    write_results(
+        'checkpoint',
+        'Checkpoint overhead at the default interval',
+        [
+            (
+                f'{args.max_iter} iterations, one thread, A/B median of {args.rounds} rounds',
+                [
+                    'task',
+                    'iteration ms',
+                    'write ms',
+                    'every',
+                    'overhead (writes) %',
+                    'overhead (A/B) %',
+                ],
+                rows,
+            )
+        ],
+        notes=[
+            'overhead (writes): median write time / (every x median iteration time)',
+            'overhead (A/B): whole trainings with / without checkpoints - 1 (noisier)',
+        ],
+    )

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tests'))
 from slurm_cluster import missing, slurm_cluster
 from rnn_pipeline.config import default_config
 from rnn_pipeline.sweep import run_sweep, slurm_client, start_local_client
+from _results import write_results
 
 
 def timed_sweep(kind: str, sweep: dict, folder: Path) -> tuple:
@@ -61,6 +62,19 @@ if __name__ == '__main__':
         f"4 jobs of {args.max_iter} iterations (flip-flop example config) on 2 workers, median of {args.rounds} rounds"
     )
     print(f"{'cluster':<10}{'workers up':>12}{'jobs':>10}{'total':>10}")
+    rows = []
     for kind, rounds in times.items():
         up, jobs = np.median(rounds, axis=0)
         print(f"{kind:<10}{up:>11.1f}s{jobs:>9.1f}s{up + jobs:>9.1f}s")
+        rows.append([kind, round(up, 1), round(jobs, 1), round(up + jobs, 1)])
+    write_results(
+        'slurm_sweep',
+        'A sweep on SLURM workers against the same sweep on a LocalCluster',
+        [
+            (
+                f'4 jobs of {args.max_iter} iterations on 2 workers, median of {args.rounds} rounds, seconds',
+                ['cluster', 'workers up s', 'jobs s', 'total s'],
+                rows,
+            )
+        ],
+    )

@@ -15,6 +15,7 @@ from rnn_pipeline.config import default_config
 from rnn_pipeline.core import compute_threads
 from rnn_pipeline.runs import analyze, train
 from rnn_pipeline.sweep import start_local_client, run_sweep
+from _results import write_results
 
 if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -52,4 +53,40 @@ if __name__ == '__main__':
     print(
         f"time per job: {sequential / 4:.1f} s one after another, {table.time_s.mean():.1f} s in the sweep "
         f"({', '.join(f'{t:.1f}' for t in table.time_s)})"
+    )
+    write_results(
+        'sweep',
+        'Four trainings one after another, then as a sweep on two Dask workers',
+        [
+            (
+                f'4 trainings of {args.max_iter} iterations (flip-flop example settings), seconds',
+                [
+                    'run',
+                    'total s',
+                    'cluster start and stop s',
+                    'jobs s',
+                    'mean s per job',
+                    'speed-up',
+                ],
+                [
+                    [
+                        'one after another',
+                        round(sequential, 1),
+                        0.0,
+                        round(sequential, 1),
+                        round(sequential / 4, 1),
+                        1.0,
+                    ],
+                    [
+                        'sweep, 2 workers',
+                        round(swept, 1),
+                        round(swept - jobs, 1),
+                        round(jobs, 1),
+                        round(float(table.time_s.mean()), 1),
+                        round(sequential / swept, 2),
+                    ],
+                ],
+            )
+        ],
+        notes=['speed-up: time one after another / time of the sweep, start-up included'],
     )

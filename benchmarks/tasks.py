@@ -2,6 +2,8 @@
 
 import timeit
 
+from _results import write_results
+
 from rnn_pipeline.tasks import TASKS
 
 
@@ -13,5 +15,12 @@ def batch_time_ms(task, batch_size=256, repeats=20):
 
 if __name__ == '__main__':
     print(f"{'task':<18}{'ms per 256-trial batch':>24}")
+    rows = []
     for name, cls in TASKS.items():
-        print(f"{name:<18}{batch_time_ms(cls(seed=0)):>24.1f}")
+        rows.append([name, round(batch_time_ms(cls(seed=0)), 2)])
+        print(f"{name:<18}{rows[-1][1]:>24.1f}")
+    write_results(
+        'tasks',
+        'Time to build a batch of 256 trials',
+        [('Median of 20 builds', ['task', 'ms per 256-trial batch'], rows)],
+    )

@@ -28,6 +28,7 @@ import argparse, multiprocessing, statistics, time
 from concurrent.futures import ProcessPoolExecutor
 
 import torch
+from _results import write_results
 
 from rnn_pipeline.rnn import RNN_pytorch, input_drive, noise_scale
 
@@ -230,6 +231,7 @@ if __name__ == '__main__':
             print(f"{name:>20} {ms:>9.1f} {ms / times['all off']:>10.2f}x")
         raise SystemExit
     print(f"torch {torch.__version__}; batch {B}, {T} steps, median of {args.rounds} rounds")
+    tables = []
     for threads in args.threads:
         torch.set_num_threads(threads)
         ceiling = matmul_ceiling_gflops()
@@ -237,12 +239,41 @@ if __name__ == '__main__':
         print(
             f"{'N':>5} {'variant':>9} {'ms/step':>9} {'GFLOP/s':>9} {'% ceiling':>10} {'vs eager':>9} {'vs original':>12}"
         )
+        rows = []
         for N in args.sizes:
             times = benchmark(N, threads, args.rounds, args.compile)
             for name, ms in times.items():
                 gflops = 3 * 2 * B * N**2 * T / (ms * 1e-3) / 1e9
+                rows.append(
+                    [
+                        N,
+                        name,
+                        round(ms, 2),
+                        round(gflops, 2),
+                        round(100 * gflops / ceiling, 1),
+                        round(times['eager'] / ms, 2),
+                        round(times['original'] / ms, 2),
+                    ]
+                )
                 print(
                     f"{N:>5} {name:>9} {ms:>9.1f} {gflops:>9.2f} {100 * gflops / ceiling:>9.1f}% "
                     f"{times['eager'] / ms:>8.2f}x {times['original'] / ms:>11.2f}x",
                     flush=True,
                 )
+        tables.append(
+            (
+                f'{threads} thread(s), batch {B}, {T} steps, median of {args.rounds} rounds '
+                f'(matmul ceiling {ceiling:.1f} GFLOP/s)',
+                ['N', 'variant', 'ms/step', 'GFLOP/s', '% ceiling', 'vs eager', 'vs original'],
+                rows,
+            )
+        )
+    write_results(
+        'train_step',
+        'Milliseconds per training step, implementation by implementation',
+        tables,
+        notes=[
+            'GFLOP/s counts the recurrent products only (3 x 2 B N^2 flops per step)',
+            'each variant is timed in a fresh process, as one training runs',
+        ],
+    )
