@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .config import CONFIG, ConfigError, default_config, load_config, option_name
 from .config import parse_setting
-from .core import compute_threads
+from .core import compute_threads, add_parameter_docs
 from .runs import analyze, demo, load_run, reanalyze, resume, summary, train
 from .saver import is_run_folder, read_data
 from .sweep import run_sweep, slurm_client
@@ -544,3 +544,6 @@ def main(
             file=sys.stderr,
         )
         return 130
+
+# %% ../nbs/11_cli.ipynb #8112a95a
+add_parameter_docs(globals())  # help() shows each parameter's meaning

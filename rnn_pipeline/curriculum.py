@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .core import atomic_write, json_text, jsonable, require, require_number
+from .core import add_parameter_docs
 from .rnn import RNN_pytorch
 from .tasks import Task, build_task, task_spec
 from .trainer import Trainer
@@ -427,3 +428,6 @@ def curriculum_from_config(
             raise ValueError(f"stages[{i}]: {e}") from None
         out.append(Stage(task, s.get('criterion'), s.get('max_iter', 1000), s.get('name')))
     return Curriculum(out, on_fail)
+
+# %% ../nbs/03b_curriculum.ipynb #20eee8ef
+add_parameter_docs(globals())  # help() shows each parameter's meaning

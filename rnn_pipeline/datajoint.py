@@ -27,7 +27,7 @@ import warnings
 import numpy as np
 
 from .config import CONFIG, load_config
-from .core import jsonable, process_alive, require
+from .core import jsonable, process_alive, require, add_parameter_docs
 from .dynamics import POINT_TYPES
 from .runs import Run, analyze, load_run, prepare_run, train
 from .saver import RUN_FILES, read_data, save_run
@@ -768,3 +768,6 @@ def import_run(
         {**key, **network_row(run)}, allow_direct_insert=True, skip_duplicates=True
     )
     return key
+
+# %% ../nbs/09a_datajoint.ipynb #17c0f842
+add_parameter_docs(globals())  # help() shows each parameter's meaning

@@ -30,7 +30,7 @@ from scipy.sparse.csgraph import connected_components, minimum_spanning_tree, sh
 from scipy.spatial import cKDTree
 from sklearn.decomposition import PCA
 
-from .core import require, require_number
+from .core import require, require_number, add_parameter_docs
 from .rnn import RNN_numpy
 
 # %% ../nbs/05_dynamics.ipynb #f9bc3cfc
@@ -1509,3 +1509,6 @@ def plot_bifurcation(
         title='Fixed points along the input path',
     )
     return ax.figure
+
+# %% ../nbs/05_dynamics.ipynb #15adae78
+add_parameter_docs(globals())  # help() shows each parameter's meaning

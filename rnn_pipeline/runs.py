@@ -22,7 +22,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .config import ConfigError, load_config, with_seed
-from .core import compute_threads, jsonable, require
+from .core import compute_threads, jsonable, require, add_parameter_docs
 from .curriculum import Curriculum, curriculum_from_config, train_curriculum
 from .dynamics import POINT_TYPES, DynamicSystemAnalyzer, curve_geometry
 from .examples import EXAMPLE_CONFIGS, load_example
@@ -907,3 +907,6 @@ def demo(
         plot_trial(inputs, targets, task.mask, condition, axes=fig.subplots(2, 1, sharex=True))
         saver.save_figure(fig, path.name, dpi=100)
     return paths
+
+# %% ../nbs/08_runs.ipynb #7f2f1c8f
+add_parameter_docs(globals())  # help() shows each parameter's meaning

@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from .core import atomic_write, json_text, remove_stale_temporaries, require
+from .core import add_parameter_docs
 
 # %% ../nbs/06_saver.ipynb #5f4f0e8d
 def _write_json(data, f):
@@ -230,3 +231,6 @@ def save_run(
 def is_run_folder(folder) -> bool:
     "Whether `folder` holds a saved run (a config and parameters)."
     return all((Path(folder) / RUN_FILES[k]).is_file() for k in ('config', 'params'))
+
+# %% ../nbs/06_saver.ipynb #a6b2afc4
+add_parameter_docs(globals())  # help() shows each parameter's meaning

@@ -33,7 +33,7 @@ from distributed.security import Security
 from tqdm.auto import tqdm
 
 from .config import ALIASES, CONFIG, default_config, load_config
-from .core import compute_threads, require
+from .core import compute_threads, require, add_parameter_docs
 from .runs import analyze, resume, run_status, train
 from .saver import DataSaver, read_data
 from .tasks import Task, task_spec
@@ -555,3 +555,6 @@ def slurm_client(
         )
     cluster.scale(jobs=jobs)
     return Client(cluster, security=cluster.security)
+
+# %% ../nbs/09_sweep.ipynb #dd00d961
+add_parameter_docs(globals())  # help() shows each parameter's meaning

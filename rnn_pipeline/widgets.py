@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from sklearn.decomposition import PCA
 
-from .core import canvas_png, figure_png, require, require_number
+from .core import canvas_png, figure_png, require, require_number, add_parameter_docs
 from rnn_pipeline.dynamics import (
     POINT_TYPES,
     DynamicSystemAnalyzer,
@@ -752,3 +752,6 @@ def _repr_mimebundle_(self: FixedPointExplorer | TrialExplorer, include=None, ex
         return None
     bundle = self.widget._repr_mimebundle_()
     return {k: v for k, v in bundle.items() if k != 'text/plain'}
+
+# %% ../nbs/10_widgets.ipynb #bf63342c
+add_parameter_docs(globals())  # help() shows each parameter's meaning
