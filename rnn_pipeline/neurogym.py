@@ -8,7 +8,7 @@ Docs: https://rnn-pipeline.github.io/rnn_pipeline/neurogym.html.md"""
 __all__ = ['NGYM_PREFIX', 'INSTALL_HINT', 'NeuroGymMissing', 'neurogym_env_ids', 'check_env_id', 'make_env', 'NeuroGymTask',
            'neurogym_task_class']
 
-# %% ../nbs/01b_neurogym.ipynb #aa12d58f
+# %% ../nbs/01b_neurogym.ipynb #158ff3b0
 import hashlib
 import json
 import warnings
@@ -20,15 +20,15 @@ from fastcore.basics import patch
 from .core import add_parameter_docs, closest, require
 from .tasks import Task, _check_trial_mask, _masked_r2
 
-# %% ../nbs/01b_neurogym.ipynb #7f693b74
+# %% ../nbs/01b_neurogym.ipynb #b220b747
 NGYM_PREFIX = 'ngym:'
 INSTALL_HINT = "pip install 'rnn_pipeline[neurogym]', or run scripts/setup.sh"
 
-# %% ../nbs/01b_neurogym.ipynb #253a0e74
+# %% ../nbs/01b_neurogym.ipynb #a416385d
 class NeuroGymMissing(ImportError, ValueError):
     "NeuroGym is not installed: the error of a NeuroGym task without the optional extra."
 
-# %% ../nbs/01b_neurogym.ipynb #a60e2427
+# %% ../nbs/01b_neurogym.ipynb #5914cdda
 def _neurogym():
     "The `neurogym` package, or a `NeuroGymMissing` error saying how to install it."
     try:
@@ -40,7 +40,7 @@ def _neurogym():
         ) from None
     return neurogym
 
-# %% ../nbs/01b_neurogym.ipynb #2b293760
+# %% ../nbs/01b_neurogym.ipynb #6b8eb0d4
 def neurogym_env_ids() -> list:
     "The ids of NeuroGym's registered envs: its native tasks and its collections."
     _neurogym()
@@ -48,7 +48,7 @@ def neurogym_env_ids() -> list:
 
     return sorted(ALL_EXTENDED_ENVS)
 
-# %% ../nbs/01b_neurogym.ipynb #d2cd93eb
+# %% ../nbs/01b_neurogym.ipynb #80f6d669
 def check_env_id(env_id):  # A NeuroGym env id, such as 'PerceptualDecisionMaking-v0'
     "Raise a `ValueError` unless `env_id` is a registered NeuroGym env; the list if it is not."
     ids = neurogym_env_ids()
@@ -59,41 +59,7 @@ def check_env_id(env_id):  # A NeuroGym env id, such as 'PerceptualDecisionMakin
         f"a registered NeuroGym env is required{closest(env_id, ids)}; they are {', '.join(ids)}",
     )
 
-# %% ../nbs/01b_neurogym.ipynb #41bf79c5
-def make_env(
-    env_id: str,  # A registered NeuroGym env
-    **env_kwargs,  # Arguments of the env
-):
-    "The NeuroGym env `env_id` built with `env_kwargs`: its trial env, without gymnasium wrappers."
-    ngym = _neurogym()
-    check_env_id(env_id)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')  # gymnasium's warnings about render modes
-            env = ngym.make(env_id, **env_kwargs).unwrapped
-        env.seed(0)
-        env.new_trial()
-    except Exception as e:  # the env's own error, whatever its kind
-        raise ValueError(
-            f"env_id={env_id!r} cannot be built with env_kwargs={env_kwargs}: "
-            f"{type(e).__name__}: {e}"
-        ) from None
-    require(
-        getattr(env, '_has_gt', False) and getattr(env, 'ob', None) is not None,
-        'env_id',
-        env_id,
-        "an env with observations and a ground truth is required (this one is for "
-        "reinforcement learning only)",
-    )
-    require(
-        len(env.observation_space.shape) == 1,
-        'env_id',
-        env_id,
-        f"an env of vector observations is required, not of shape {env.observation_space.shape}",
-    )
-    return env
-
-# %% ../nbs/01b_neurogym.ipynb #2b2ba580
+# %% ../nbs/01b_neurogym.ipynb #a2748e45
 def _plain(value):
     "A trial-info value as JSON-friendly Python: numbers, strings, lists."
     if isinstance(value, np.ndarray):
@@ -106,7 +72,7 @@ def _plain(value):
         return {str(k): _plain(v) for k, v in value.items()}
     return value
 
-# %% ../nbs/01b_neurogym.ipynb #4a490d43
+# %% ../nbs/01b_neurogym.ipynb #cb0791a7
 def _space_names(space, n: int, kind: str) -> list:
     "Names of a space's `n` channels from the names NeuroGym gives them, else 'KIND i'."
     names = [f'{kind} {i}' for i in range(n)]
@@ -117,30 +83,91 @@ def _space_names(space, n: int, kind: str) -> list:
                 names[i] = label if len(where) == 1 else f'{label} {k + 1}'
     return names
 
-# %% ../nbs/01b_neurogym.ipynb #70842a37
+# %% ../nbs/01b_neurogym.ipynb #35414823
+def _scalars(env) -> dict:
+    "The env's state in numbers (counters, the rule of a block...), as it was built."
+    return {
+        k: v
+        for k, v in vars(env).items()
+        if isinstance(v, (bool, int, float, np.number)) and not k.startswith('_')
+    }
+
+# %% ../nbs/01b_neurogym.ipynb #cf5b7506
+def _start_trial(env, seed: int, kwargs: dict) -> dict:
+    "Start the env's trial of `seed`: from its state as built, so that no trial depends on others."
+    env.__dict__.update(env.built_state)
+    env.seed(int(seed))
+    env.performance = 0  # before the trial: some envs set it there (no-go trials: 1)
+    info = env.new_trial(**kwargs)
+    env.t = env.t_ind = 0
+    return info or {}
+
+# %% ../nbs/01b_neurogym.ipynb #b384ff1f
 class _Trial:
     "One NeuroGym trial: observations (T, n_inputs), ground truth (T,) or (T, n_outputs), periods."
 
     __slots__ = ('ob', 'gt', 'periods', 'info', 'kwargs')
 
     def __init__(self, env, seed, kwargs):
-        env.seed(seed)
-        self.info = _plain(env.new_trial(**kwargs) or {})
+        self.info = _plain(_start_trial(env, seed, kwargs))
         self.kwargs = kwargs
         self.ob, self.gt = np.array(env.ob, dtype=float), np.array(env.gt)
         self.periods = {p: (env.start_ind[p], env.end_ind[p]) for p in env.start_ind}
 
-# %% ../nbs/01b_neurogym.ipynb #0e56b6b3
+# %% ../nbs/01b_neurogym.ipynb #911e222d
+def make_env(
+    env_id: str,  # A registered NeuroGym env
+    **env_kwargs,  # Arguments of the env
+):
+    "The NeuroGym env `env_id` built with `env_kwargs`: its trial env, without gymnasium wrappers."
+    ngym = _neurogym()
+    check_env_id(env_id)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # gymnasium's warnings about render modes
+            env = ngym.make(env_id, **env_kwargs).unwrapped
+        env.built_state = _scalars(env)
+        _start_trial(env, 0, {})
+    except Exception as e:  # the env's own error, whatever its kind
+        raise ValueError(
+            f"env_id={env_id!r} cannot be built with env_kwargs={env_kwargs}: "
+            f"{type(e).__name__}: {e}"
+        ) from None
+    require(
+        getattr(env, '_has_gt', False) and getattr(env, 'ob', None) is not None,
+        'env_id',
+        env_id,
+        "an env with observations and a ground truth is required (this one is for "
+        "reinforcement learning only)",
+    )
+    if not env.action_space.shape:  # choices: the ground truth must be one of them
+        gts = [_Trial(env, seed, {}).gt for seed in range(20)]
+        require(
+            all(np.isin(gt, np.arange(env.action_space.n)).all() for gt in gts),
+            'env_id',
+            env_id,
+            f"an env whose ground truth is one of its {env.action_space.n} actions is required "
+            f"(this one's takes the values {sorted(set(np.concatenate(gts).tolist()))[:8]})",
+        )
+    require(
+        len(env.observation_space.shape) == 1,
+        'env_id',
+        env_id,
+        f"an env of vector observations is required, not of shape {env.observation_space.shape}",
+    )
+    return env
+
+# %% ../nbs/01b_neurogym.ipynb #44ce7963
 _BATCHES = {}  # the conditions of the last batches drawn, by env settings and targets' digest
 _BY_ARRAY = {}  # the conditions of the batches whose targets are still in use, by array id
 _KEPT_BATCHES = 32
 
-# %% ../nbs/01b_neurogym.ipynb #e2cab0e7
+# %% ../nbs/01b_neurogym.ipynb #51be7f41
 def _fingerprint(targets) -> str:
     "A digest of a batch's targets, by which `score` finds the trials they came from."
     return hashlib.sha1(np.ascontiguousarray(targets, dtype=np.float32).tobytes()).hexdigest()
 
-# %% ../nbs/01b_neurogym.ipynb #7f16b881
+# %% ../nbs/01b_neurogym.ipynb #eea35c48
 def _remember(
     key: tuple,  # The env and its settings
     targets: np.ndarray,  # A batch's targets
@@ -158,7 +185,7 @@ def _remember(
         del _BATCHES[next(iter(_BATCHES))]
     _BATCHES[key + (_fingerprint(targets),)] = conditions
 
-# %% ../nbs/01b_neurogym.ipynb #e443d5ed
+# %% ../nbs/01b_neurogym.ipynb #836220b9
 def _recall(key: tuple, targets) -> list:
     "The trials of a batch of targets `_remember` kept, or `None`."
     ref, k, conditions = _BY_ARRAY.get(id(targets), (lambda: None, None, None))
@@ -166,7 +193,7 @@ def _recall(key: tuple, targets) -> list:
         return conditions
     return _BATCHES.get(key + (_fingerprint(targets),))
 
-# %% ../nbs/01b_neurogym.ipynb #da50e486
+# %% ../nbs/01b_neurogym.ipynb #b07551db
 class NeuroGymTask(Task):
     "A NeuroGym env as a task: its observations are the inputs and its ground truth the targets."
 
@@ -239,10 +266,10 @@ class NeuroGymTask(Task):
             f"n_outputs={self.n_outputs}, task_params={self.task_params})"
         )
 
-# %% ../nbs/01b_neurogym.ipynb #8f264aee
+# %% ../nbs/01b_neurogym.ipynb #cc31f1aa
 _CLASSES = {}  # the task class of each env
 
-# %% ../nbs/01b_neurogym.ipynb #224ae8e1
+# %% ../nbs/01b_neurogym.ipynb #b2cef365
 def neurogym_task_class(env_id: str) -> type:
     "The `NeuroGymTask` subclass of one env, which a config names 'ngym:ENV_ID'."
     check_env_id(env_id)
@@ -284,12 +311,12 @@ def neurogym_task_class(env_id: str) -> type:
         globals()[name] = _CLASSES[env_id] = cls  # found by name: instances can be pickled
     return _CLASSES[env_id]
 
-# %% ../nbs/01b_neurogym.ipynb #7e174074
+# %% ../nbs/01b_neurogym.ipynb #3d793945
 def _same(a, b) -> bool:
     "Do two trial-info values agree (as JSON-friendly values)?"
     return _plain(a) == _plain(b)
 
-# %% ../nbs/01b_neurogym.ipynb #efa70afe
+# %% ../nbs/01b_neurogym.ipynb #f4958a52
 @patch
 def trial(
     self: NeuroGymTask,
@@ -309,13 +336,13 @@ def trial(
         self._trials[key] = trial
     return self._trials[key]
 
-# %% ../nbs/01b_neurogym.ipynb #a31f1d51
+# %% ../nbs/01b_neurogym.ipynb #2c9ec98b
 @patch
 def sample_conditions(self: NeuroGymTask, n: int) -> list:
     "`n` trials, each a seed of the env drawn from the task's generator."
     return [dict(trial_seed=int(s)) for s in self.rng.integers(0, 2**32, n)]
 
-# %% ../nbs/01b_neurogym.ipynb #abcb56de
+# %% ../nbs/01b_neurogym.ipynb #d22935ce
 @patch
 def complete_condition(self: NeuroGymTask, condition: dict) -> dict:
     "The trial's seed (drawn if missing) and what the env drew or was given for it."
@@ -336,13 +363,13 @@ def complete_condition(self: NeuroGymTask, condition: dict) -> dict:
     )
     return completed
 
-# %% ../nbs/01b_neurogym.ipynb #7b9f1ebb
+# %% ../nbs/01b_neurogym.ipynb #5f96d133
 def _given(condition: dict) -> tuple:
     "The seed of a completed condition and the trial values it sets."
     c = dict(condition)
     return c.pop('trial_seed'), c
 
-# %% ../nbs/01b_neurogym.ipynb #1f772560
+# %% ../nbs/01b_neurogym.ipynb #829fce06
 @patch
 def build_trials(self: NeuroGymTask, conditions: list):
     "Inputs (observations) and targets (one-hot choices, or the actions), batch last."
@@ -366,7 +393,7 @@ def build_trials(self: NeuroGymTask, conditions: list):
     _remember(self._settings_key(), targets, [dict(c) for c in conditions])
     return inputs, targets
 
-# %% ../nbs/01b_neurogym.ipynb #9349fa19
+# %% ../nbs/01b_neurogym.ipynb #b257d51e
 @patch
 def trial_mask(self: NeuroGymTask, conditions: list) -> np.ndarray:
     "The loss mask (n_outputs, n_steps, B): each trial's periods, within the task's `mask`."
@@ -378,13 +405,13 @@ def trial_mask(self: NeuroGymTask, conditions: list) -> np.ndarray:
             mask[:, start : min(end, self.n_steps), b] = True
     return mask & steps[None, :, None]
 
-# %% ../nbs/01b_neurogym.ipynb #5283cd00
+# %% ../nbs/01b_neurogym.ipynb #caae85dd
 @patch
 def batch_conditions(self: NeuroGymTask, targets: np.ndarray) -> list:
     "The conditions of a batch these targets came from (drawn by a task of this env), or `None`."
     return _recall(self._settings_key(), targets)
 
-# %% ../nbs/01b_neurogym.ipynb #23eccd91
+# %% ../nbs/01b_neurogym.ipynb #b265495d
 @patch
 def env_performance(
     self: NeuroGymTask,
@@ -394,17 +421,14 @@ def env_performance(
     "The env's performance (1 correct, 0 not) when it replays the trial with these actions."
     seed, given = _given(condition)
     trial, env = self.trial(seed, given), self.env
-    env.seed(int(seed))
-    env.new_trial(**trial.kwargs)
-    env.t = env.t_ind = 0
-    env.performance = 0
+    _start_trial(env, seed, trial.kwargs)
     for a in actions[: len(trial.ob)]:
         info = env.step(int(a))[4]
         if info['new_trial']:
             return float(info.get('performance', 0))
     return 0.0  # cut short before the trial's end
 
-# %% ../nbs/01b_neurogym.ipynb #b238fc49
+# %% ../nbs/01b_neurogym.ipynb #58e792e4
 @patch
 def score(
     self: NeuroGymTask,
@@ -429,7 +453,7 @@ def score(
         np.mean([self.env_performance(c, actions[:, b]) for b, c in enumerate(conditions)])
     )
 
-# %% ../nbs/01b_neurogym.ipynb #58501b90
+# %% ../nbs/01b_neurogym.ipynb #5a7fa256
 @patch
 def fixed_point_inputs(self: NeuroGymTask) -> dict:
     "No input, then each period's mean observation over 64 trials (seeds 0-63), if new."
@@ -446,5 +470,5 @@ def fixed_point_inputs(self: NeuroGymTask) -> dict:
             inputs[f'{period} period'] = u
     return inputs
 
-# %% ../nbs/01b_neurogym.ipynb #e7710f5d
+# %% ../nbs/01b_neurogym.ipynb #63e555d7
 add_parameter_docs(globals())  # help() shows each parameter's meaning
