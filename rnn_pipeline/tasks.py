@@ -919,19 +919,21 @@ TASKS = dict(
 
 # %% ../nbs/01_tasks.ipynb #8cf82e9b
 def task_spec(cls: type) -> str:
-    "The name of a task class in a config: its short name for the built-in tasks, else `module:Class`."
+    "A task class's config name: a built-in's name, its `spec` (ngym:ENV_ID), else `module:Class`."
     require(
         isinstance(cls, type) and issubclass(cls, Task),
         'task',
         cls,
         "a subclass of Task is required",
     )
+    if isinstance(getattr(cls, 'spec', None), str):  # a class that names itself
+        return cls.spec
     return next(
         (name for name, c in TASKS.items() if c is cls), f'{cls.__module__}:{cls.__qualname__}'
     )
 
 
-def task_class(spec):  # A built-in task's name, 'module:Class', or a `Task` subclass
+def task_class(spec):  # A built-in task's name, 'ngym:ENV_ID', 'module:Class' or a Task subclass
     "The task class that `spec` names."
     if isinstance(spec, type) and issubclass(spec, Task):
         return spec
@@ -939,15 +941,21 @@ def task_class(spec):  # A built-in task's name, 'module:Class', or a `Task` sub
         isinstance(spec, str) and bool(spec),
         'task',
         spec,
-        f"a task name ({', '.join(TASKS)}), 'module:Class' or a Task subclass is required",
+        f"a task name ({', '.join(TASKS)}), 'ngym:ENV_ID', 'module:Class' or a Task subclass "
+        "is required",
     )
     if spec in TASKS:
         return TASKS[spec]
+    if spec.startswith('ngym:'):  # a NeuroGym env, with the optional extra
+        from rnn_pipeline.neurogym import neurogym_task_class
+
+        return neurogym_task_class(spec[len('ngym:') :])
     require(
         ':' in spec,
         'task',
         spec,
-        f"known tasks are {', '.join(TASKS)}{closest(spec, TASKS)}; a task of your own is 'module:Class'",
+        f"known tasks are {', '.join(TASKS)}{closest(spec, TASKS)}; a NeuroGym env is "
+        "'ngym:ENV_ID', a task of your own 'module:Class'",
     )
     module, name = spec.split(':', 1)
     try:
