@@ -12,12 +12,12 @@ import pytest
 
 pytest.importorskip('neurogym')
 
-from rnn_pipeline.dynamics import DynamicSystemAnalyzer  # noqa: E402
-from rnn_pipeline.neurogym import NeuroGymTask, neurogym_env_ids  # noqa: E402
-from rnn_pipeline.rnn import RNN_numpy, RNN_pytorch  # noqa: E402
-from rnn_pipeline.runs import load_run  # noqa: E402
-from rnn_pipeline.tasks import task_spec  # noqa: E402
-from rnn_pipeline.trainer import Trainer  # noqa: E402
+from rnn_pipeline.dynamics import DynamicSystemAnalyzer
+from rnn_pipeline.neurogym import NeuroGymTask, neurogym_env_ids
+from rnn_pipeline.rnn import RNN_numpy, RNN_pytorch
+from rnn_pipeline.runs import load_run
+from rnn_pipeline.tasks import task_spec
+from rnn_pipeline.trainer import Trainer
 
 # envs that cannot be supervised tasks: reinforcement learning only (no ground truth)
 NO_GROUND_TRUTH = {'Bandit-v0', 'DawTwoStep-v0', 'EconomicDecisionMaking-v0', 'Null-v0'}
@@ -161,3 +161,22 @@ def test_command_line_trains_a_neurogym_task_and_its_run_reloads(tmp_path):
     again = NeuroGymTask('GoNogo-v0', seed=saved['seed'], dt=50).get_batch(16)
     np.testing.assert_array_equal(inputs, again[0])
     assert 0 <= run.task.score(run.rnn_numpy.run(inputs)[1], targets) <= 1
+
+
+def test_without_neurogym_the_error_says_how_to_install_it(monkeypatch):
+    from rnn_pipeline.neurogym import NeuroGymMissing
+    from rnn_pipeline.tasks import task_class
+
+    monkeypatch.setitem(sys.modules, 'neurogym', None)  # as if it were not installed
+    with pytest.raises(ValueError, match=r"rnn_pipeline\[neurogym\]") as e:
+        task_class('ngym:PerceptualDecisionMaking-v0')
+    assert isinstance(e.value, NeuroGymMissing) and isinstance(e.value, ImportError)
+    with pytest.raises(NeuroGymMissing):
+        NeuroGymTask('GoNogo-v0')
+
+
+def test_an_unknown_env_is_named_with_the_envs_that_exist():
+    from rnn_pipeline.tasks import task_class
+
+    with pytest.raises(ValueError, match="env_id='GoNoGo-v0'.*did you mean 'GoNogo-v0'"):
+        task_class('ngym:GoNoGo-v0')
