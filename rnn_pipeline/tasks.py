@@ -1031,7 +1031,13 @@ def fixed_point_inputs(self: Task) -> dict:
 
 # %% ../nbs/01_tasks.ipynb #d4717fa1
 @patch
-def fixed_point_inputs(self: (TaskNBitFlipFlop, TaskDMTS)) -> dict:
+def fixed_point_inputs(self: TaskNBitFlipFlop) -> dict:
+    "No input: the memories are held without one."
+    return {'no input': np.zeros(self.n_inputs)}
+
+# %% ../nbs/01_tasks.ipynb #d4717fa2
+@patch
+def fixed_point_inputs(self: TaskDMTS) -> dict:
     "No input: the memories are held without one."
     return {'no input': np.zeros(self.n_inputs)}
 
