@@ -41,7 +41,9 @@ def draws_figure(cell: dict) -> bool:
     "Whether `cell` draws a figure it shows (see `DRAWS`)."
     src = ''.join(cell['source'])
     code = '\n'.join(l for l in src.splitlines() if not l.lstrip().startswith('#'))
-    return bool(DRAWS.search(code)) and not DEFINES.search(code) and 'plt.close' not in code
+    # a bare matplotlib `Figure(...)` is never shown: a cell building one saves or encodes it
+    shown = 'plt.close' not in code and 'Figure(' not in code
+    return bool(DRAWS.search(code)) and not DEFINES.search(code) and shown
 
 
 def test_draws_figure():
@@ -50,6 +52,7 @@ def test_draws_figure():
     assert draws_figure(cell("fig = analyzer.plot_fixed_points('2D')"))
     assert draws_figure(cell("fig, ax = plt.subplots()\nax.plot([0, 1])"))
     assert not draws_figure(cell("def plot_x(ax):\n    ax.plot([0, 1])"))
+    assert not draws_figure(cell("fig = Figure()\nfig.subplots().plot([0, 1])\nsave(fig)"))
     assert not draws_figure(cell("fig = plot_trial(i, t, m, c)\nplt.close(fig)"))
     assert not draws_figure(cell("#| export\nimport matplotlib.pyplot as plt"))
 
