@@ -284,6 +284,11 @@ class Performance(dj.Computed):
             }
         )
 
+# %% ../nbs/09a_datajoint.ipynb #e1a0top1
+def _top_eigenvalues(eigenvalues) -> list:
+    "Each point's `N_EIGENVALUES` eigenvalues of largest real part, largest first."
+    return [np.asarray(e)[np.argsort(-np.real(e))][:N_EIGENVALUES] for e in eigenvalues]
+
 # %% ../nbs/09a_datajoint.ipynb #83fe7cef
 N_EIGENVALUES = 3  # Eigenvalues of largest real part kept per fixed point
 
@@ -335,10 +340,7 @@ class FixedPointAnalysis(dj.Computed):
                     'max_residual': s['max_residual'],
                 }
             )
-            eig = [
-                np.asarray(e)[np.argsort(-np.real(e))][:N_EIGENVALUES]
-                for e in fp[f'input{i}_eigenvalues']
-            ]
+            eig = _top_eigenvalues(fp[f'input{i}_eigenvalues'])
             self.Point.insert(
                 [
                     {
@@ -412,10 +414,7 @@ class SlowPointAnalysis(dj.Computed):
                     'max_speed': s['max_speed'],
                 }
             )
-            eig = [
-                np.asarray(e)[np.argsort(-np.real(e))][:N_EIGENVALUES]
-                for e in sp[f'input{i}_eigenvalues']
-            ]
+            eig = _top_eigenvalues(sp[f'input{i}_eigenvalues'])
             self.Point.insert(
                 [
                     {

@@ -11,9 +11,11 @@ __all__ = ['EXAMPLE_CONFIGS', 'EXAMPLES_DIR', 'Example', 'numerics_fingerprint',
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+import hashlib
 import json
 
 import numpy as np
+import torch
 
 from .core import add_parameter_docs
 from .rnn import RNN_pytorch, RNN_numpy
@@ -119,14 +121,10 @@ def _build(config: dict):
 # %% ../nbs/03a_examples.ipynb #numfp02
 def numerics_fingerprint() -> str:
     "A hash of this machine's floating-point results for the kernels training uses."
-    import hashlib
-
-    import torch
-
     gen = torch.Generator().manual_seed(0)
     W_rec, W_out = torch.randn(64, 64, generator=gen) / 8, torch.randn(2, 64, generator=gen) / 8
     W_rec.requires_grad_(True)
-    u, x = torch.randn(64, 32, generator=gen), torch.zeros(64, 32)
+    u = torch.randn(64, 32, generator=gen)
     optimizer = torch.optim.Adam([W_rec], lr=1e-3)
     for _ in range(3):
         x = torch.zeros(64, 32)

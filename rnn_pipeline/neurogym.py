@@ -17,7 +17,7 @@ import weakref
 import numpy as np
 from fastcore.basics import patch
 
-from .core import add_parameter_docs, closest, require
+from .core import add_parameter_docs, closest, jsonable, require
 from .tasks import Task, _check_trial_mask, _masked_r2
 
 # %% ../nbs/01b_neurogym.ipynb #b220b747
@@ -59,19 +59,6 @@ def check_env_id(env_id):  # A NeuroGym env id, such as 'PerceptualDecisionMakin
         f"a registered NeuroGym env is required{closest(env_id, ids)}; they are {', '.join(ids)}",
     )
 
-# %% ../nbs/01b_neurogym.ipynb #a2748e45
-def _plain(value):
-    "A trial-info value as JSON-friendly Python: numbers, strings, lists."
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
 # %% ../nbs/01b_neurogym.ipynb #cb0791a7
 def _space_names(space, n: int, kind: str) -> list:
     "Names of a space's `n` channels from the names NeuroGym gives them, else 'KIND i'."
@@ -109,7 +96,7 @@ class _Trial:
     __slots__ = ('ob', 'gt', 'periods', 'info', 'kwargs')
 
     def __init__(self, env, seed, kwargs):
-        self.info = _plain(_start_trial(env, seed, kwargs))
+        self.info = jsonable(_start_trial(env, seed, kwargs))
         self.kwargs = kwargs
         self.ob, self.gt = np.array(env.ob, dtype=float), np.array(env.gt)
         self.periods = {p: (env.start_ind[p], env.end_ind[p]) for p in env.start_ind}
@@ -314,7 +301,7 @@ def neurogym_task_class(env_id: str) -> type:
 # %% ../nbs/01b_neurogym.ipynb #3d793945
 def _same(a, b) -> bool:
     "Do two trial-info values agree (as JSON-friendly values)?"
-    return _plain(a) == _plain(b)
+    return jsonable(a) == jsonable(b)
 
 # %% ../nbs/01b_neurogym.ipynb #f4958a52
 @patch
@@ -325,7 +312,7 @@ def trial(
 ) -> _Trial:
     "The env's trial of `trial_seed`, with the values `given`: drawn once, then kept."
     given = given or {}
-    key = json.dumps([int(trial_seed), _plain(given)], sort_keys=True, default=str)
+    key = json.dumps([int(trial_seed), jsonable(given)], sort_keys=True, default=str)
     if key not in self._trials:
         trial = _Trial(self.env, int(trial_seed), {})
         differing = {k: v for k, v in given.items() if not _same(trial.info.get(k), v)}
