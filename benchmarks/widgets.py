@@ -4,10 +4,12 @@ A FixedPointExplorer slider move follows every fixed point to the new input by c
 the old points, the input step halved where a point stops converging), classifies them and looks for new
 points from states of the task's trials, then redraws. A move across a fold (points vanish) locates the
 folds where the lost points meet in pairs (Newton on the fold, all pairs at once) and checks the points
-left from the trials' states, as a move without a fold does; a move on which points are born (the way
-back) searches afresh, as a preset or the button does. A TrialExplorer update runs one trial and
-redraws. Each slider moves in small steps, as a
-user dragging it.
+left from the trials' states, as a move without a fold does; on the way back each pair is born again in
+the fold where it vanished, followed from where it was last found. Points born in a fold the explorer
+has not seen (an explorer that starts at 0.3 and moves to 0) call for a search afresh: it blocks the move
+in a script, and runs in a background thread in a Jupyter kernel (`background=True`), the move showing
+the points found so far at once. A TrialExplorer update runs one trial and redraws. Each slider moves
+in small steps, as a user dragging it.
 Run: python benchmarks/widgets.py [--moves 20]
 Prints a table and writes benchmarks/results/widgets.json.
 """
@@ -56,6 +58,25 @@ def slider_moves(explorer, slider, values):
         explorer.update()
         by_kind.setdefault(explorer.how, []).append(clock() - start)
     return by_kind
+
+
+def unseen_births(ex, background, values):
+    "Seconds of each move on which points are born in folds not seen, and of the searches behind."
+    explorer = FixedPointExplorer(
+        ex.rnn_numpy, ex.task, input_vector=[values[0], 0, 0], background=background
+    )
+    moves, searches = [], []
+    for v in values[1:]:
+        explorer._holding = True
+        explorer.sliders[0].value = float(v)
+        explorer._holding = False
+        start = clock()
+        explorer.update()
+        if explorer.how != 'followed':
+            moves.append(clock() - start)
+            explorer.wait()
+            searches.append(clock() - start)
+    return moves, searches, len(explorer.result)
 
 
 def fresh_searches(explorer, n):
@@ -152,15 +173,19 @@ if __name__ == '__main__':
         rows.append(row(f'slider move, {how}', n, times))
     n_after = len(explorer.result)
     back = slider_moves(explorer, explorer.sliders[0], np.linspace(0.3, 0, 7)[1:])
-    labels = {
-        'followed through a fold': 'slider move across folds (points vanish)',
-        'followed': 'slider move after folds',
-        'search after following': 'slider move, points born (search afresh)',
-    }
+    labels = {'followed': 'slider move after folds'}
     for how, times in across.items():
-        rows.append(row(labels.get(how, how), f'{n} -> {n_after}', times))
+        label = labels.get(how, 'slider move across folds (points vanish)')
+        rows.append(row(label, f'{n} -> {n_after}', times))
     for how, times in back.items():
-        rows.append(row(f'back: {labels.get(how, how)}', f'{n_after} -> {n}', times))
+        label = labels.get(how, 'slider move across folds (points born again)')
+        rows.append(row(f'back: {label}', f'{n_after} -> {len(explorer.result)}', times))
+    path = np.linspace(0.3, 0, 7)
+    moves, searches, n_end = unseen_births(ex, False, path)
+    rows.append(row('points born in folds not seen: move and search', f'9 -> {n_end}', moves))
+    moves, searches, n_end = unseen_births(ex, True, path)
+    rows.append(row('the same, background=True: move shown', f'9 -> {n_end}', moves))
+    rows.append(row('  background=True: until its search is shown', f'9 -> {n_end}', searches))
     explorer.sliders[0].value = 0.0
     rows.append(
         row('search from scratch (button)', len(explorer.result), fresh_searches(explorer, 5))
@@ -177,8 +202,11 @@ if __name__ == '__main__':
         "bifurcation), then input 0 from 0 to 0.3 in steps of 0.05 (memories and saddles meet in "
         "folds) and back.",
         "Goal: a slider move under 200 ms, across folds too: the points lost in pairs are located on "
-        "their folds (locate_folds) and the rest checked from the trials' states. Only a move on which "
-        "points are born (back from 0.3 to 0) searches afresh, and takes longer.",
+        "their folds (locate_folds), the pairs born again followed from where they were last found, and "
+        "the rest checked from the trials' states. Points born in folds not seen (an explorer started "
+        "at 0.3, moved to 0 in the same steps) call for a search: in a script the move waits for it; "
+        "with background=True (a Jupyter kernel's default) the move shows at once what it found, and "
+        "the search's points follow when it ends.",
         f"Load average while it ran: {load[0]:.1f} (1 min) on {os.cpu_count()} CPUs: wall-clock times "
         "(median, 90th percentile, max) are those of a shared machine; 'CPU ms' is the median CPU time "
         "of this process per update, what a free core would take.",

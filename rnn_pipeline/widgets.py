@@ -12,7 +12,9 @@ __all__ = ['explorer_box', 'step_fixed_points', 'match_points', 'FixedPointExplo
 # %% ../nbs/10_widgets.ipynb #bb916590
 import copy
 import sys
+import threading
 import time
+import warnings
 
 import ipywidgets as widgets
 import numpy as np
@@ -32,6 +34,7 @@ from rnn_pipeline.dynamics import (
     DynamicSystemAnalyzer,
     check_input_vector,
     follow_branch,
+    relaxation_starts,
     solve_batched,
     spread_subset,
 )
@@ -62,6 +65,13 @@ def explorer_box(
         layout=widgets.Layout(width='100%', flex_flow='row wrap', align_items='flex-start'),
     )
 
+# %% ../nbs/10_widgets.ipynb #0f3a1c0b
+def _in_kernel() -> bool:
+    "Whether this runs in a Jupyter kernel, whose front-end can show live widgets."
+    # a kernel has imported ipykernel; importing it here would change the widgets' comms
+    kernelapp = sys.modules.get('ipykernel.kernelapp')
+    return kernelapp is not None and kernelapp.IPKernelApp.initialized()
+
 # %% ../nbs/10_widgets.ipynb #0f3a1c03
 def _newton_rows(rnn, X, U, tol, max_iter):
     "Newton from each row of X under its own input (a row of U): the points and which converged."
@@ -85,7 +95,7 @@ def _newton_rows(rnn, X, U, tol, max_iter):
 def step_fixed_points(
     rnn: RNN_numpy,  # The network
     points: np.ndarray,  # Its fixed points (K, N) under `u0`
-    u0: np.ndarray,  # Their input (n_inputs,)
+    u0: np.ndarray,  # Their input (n_inputs,), or each point's own (K, n_inputs)
     u1: np.ndarray,  # The new input (n_inputs,)
     tol: float = 1e-10,  # A fixed point has |dx/dt| below this
     max_halvings: int = 5,  # A point whose input step was halved this often is not followed further
@@ -93,12 +103,13 @@ def step_fixed_points(
 ):
     "Each fixed point followed from u0 to u1: the points (K, N), which arrived (K,), how far (K,)."
     X = np.array(points, dtype=np.float64).reshape(-1, rnn.N)
-    u0 = np.asarray(u0, dtype=np.float64)
+    u0 = np.broadcast_to(np.asarray(u0, dtype=np.float64), (len(X), rnn.n_inputs))
     du = np.asarray(u1, dtype=np.float64) - u0
     reached, h, active = np.zeros(len(X)), np.ones(len(X)), np.arange(len(X))
     while active.size:
         target = np.minimum(reached[active] + h[active], 1.0)
-        Y, ok = _newton_rows(rnn, X[active], u0 + target[:, None] * du, tol, max_iter)
+        U = u0[active] + target[:, None] * du[active]
+        Y, ok = _newton_rows(rnn, X[active], U, tol, max_iter)
         # a point keeps its identity if it moves less than half way to the nearest other point
         d = np.linalg.norm(X[active][:, None] - X[None], axis=-1)
         d[np.arange(len(active)), active] = np.inf
@@ -150,6 +161,9 @@ class FixedPointExplorer:
         seed: int = 0,  # Seed of the searches and of the trials
         figsize: tuple = (6, 5),  # Size of the figure in inches (at 100 dots per inch)
         n_check: int = 16,  # States of the trials from which every update looks for new points
+        # Searches that a move calls for run in a thread, the move showing its points at once;
+        # `None`: in a Jupyter kernel (elsewhere a move returns when its search has ended)
+        background: bool = None,
         **fp_kwargs,  # Passed on to `get_fixed_points` (fun_tol, diff_cutoff...)
     ):
         require(
@@ -159,6 +173,16 @@ class FixedPointExplorer:
         require(mode in ('exact', 'approx'), 'mode', mode, "'exact' or 'approx' is required")
         require_number('n_check', n_check, 0, integer=True, strict=False)
         self.rnn, self.mode, self.seed, self.fp_kwargs = rnn_numpy, mode, seed, fp_kwargs
+        self.search_in_background = _in_kernel() if background is None else bool(background)
+        # the searches in the background: one at a time, the latest wanted, none shown once stale
+        self._lock, self._worker, self._request, self._working = (
+            threading.RLock(),
+            None,
+            None,
+            False,
+        )
+        self._generation = 0  # counts the moves and searches: a search shows if none came after
+        self._complete = True  # whether the points shown are all (no search of them is due)
         self.analyzer = DynamicSystemAnalyzer(rnn_numpy)
         self.names = task.input_names if task else [f'input {i}' for i in range(rnn_numpy.n_inputs)]
         self.trajectories = self._trajectories(task, n_trajectories)
@@ -198,7 +222,7 @@ class FixedPointExplorer:
         return np.array([s.value for s in self.sliders])
 
     def _repr_png_(self):
-        return self.image.value
+        return bytes(self.image.value)
 
     def __repr__(self):
         counts = ', '.join(f"{(self.result.types == t).sum()} {t}" for t in POINT_TYPES)
@@ -310,21 +334,23 @@ def _identify(self: FixedPointExplorer, points, reference, reference_ids):
 
 # %% ../nbs/10_widgets.ipynb #6a000003
 @patch
-def _fresh(self: FixedPointExplorer, u, starts=None, followed=None, how='search'):
-    "Search the points of input `u` afresh (from `starts`), with the `followed` points (X, ids)."
-    result = self.analyzer.get_fixed_points(
+def _searched(self: FixedPointExplorer, u, starts=None, followed=None):
+    "The points of input `u` found afresh: from `starts`, or from trajectories and `followed` (K, N)."
+    if starts is None and followed is not None and len(followed):
+        s = self.analyzer.settings.updated('FixedPointExplorer', **self._kwargs(False))
+        rng = np.random.default_rng(self.seed)
+        starts = np.r_[
+            followed, relaxation_starts(self.rnn, u, s.n_starts, s.sigma_init_guess, rng)
+        ]
+    return self.analyzer.get_fixed_points(
         u, self.mode, initial_states=starts, seed=self.seed, **self._kwargs(starts is not None)
     )
-    if followed is not None and len(followed[0]):
-        result = self.analyzer.get_fixed_points(
-            u,
-            self.mode,
-            initial_states=np.r_[followed[0], result.points],
-            patience=0,
-            seed=self.seed,
-            **self._kwargs(True, 'patience'),
-        )
-    if followed is None:  # the points shown before keep their colours
+
+
+@patch
+def _show(self: FixedPointExplorer, result, followed=None, how='search'):
+    "Show `result`, its points in the colours of `followed` (X, ids), or of the points shown."
+    if followed is None:
         followed = (np.zeros((0, self.rnn.N)), self.ids[:0])
         if self.result is not None:
             followed = (self.result.points, self.ids)
@@ -333,15 +359,23 @@ def _fresh(self: FixedPointExplorer, u, starts=None, followed=None, how='search'
     if len(new) and how == 'search after following':
         self._event(f"new: point{'s' * (len(new) > 1)} {', '.join(map(str, self.ids[new]))}")
 
+
+@patch
+def _fresh(self: FixedPointExplorer, u, starts=None, followed=None, how='search'):
+    "Search the points of input `u` afresh (from `starts`), with the `followed` points (X, ids)."
+    self._show(self._searched(u, starts, None if followed is None else followed[0]), followed, how)
+    self._complete = True
+
 # %% ../nbs/10_widgets.ipynb #5c1d2e10
 @patch
 def search(self: FixedPointExplorer, starts: np.ndarray = None):
     "Search the fixed points of the sliders' input from scratch (from `starts`) and redraw."
-    start = time.perf_counter()
-    self.gone, self.trails, self.events = [], {}, []
-    self._fresh(self.input_vector, starts)
-    self.how = 'searched from scratch'
-    self._refresh(f'searched from scratch ({1e3 * (time.perf_counter() - start):.0f} ms)')
+    with self._lock:
+        start, self._generation, self._request = time.perf_counter(), self._generation + 1, None
+        self.gone, self.trails, self.events = [], {}, []
+        self._fresh(self.input_vector, starts)
+        self.how = 'searched from scratch'
+        self._refresh(f'searched from scratch ({1e3 * (time.perf_counter() - start):.0f} ms)')
 
 # %% ../nbs/10_widgets.ipynb #7f01a002
 def locate_folds(
@@ -399,10 +433,12 @@ def _meeting_pairs(X, index):
 
 # %% ../nbs/10_widgets.ipynb #7f01a009
 @patch
-def _gone(self: FixedPointExplorer, k, state, where, direction, what):
-    "Record point `k` of the result as gone at `state` under input `where`: `what` happened."
-    kind = self.result.types[k]
-    self.gone.append(dict(id=int(self.ids[k]), state=state, input=where, type=kind))
+def _gone(self: FixedPointExplorer, k, state, where, direction, last, in_fold=True):
+    "Record point `k` as gone at `state` under input `where` (in a fold or lost), last found at `last`."
+    kind, what = self.result.types[k], 'vanished in a fold' if in_fold else 'was lost'
+    self.gone.append(
+        dict(id=int(self.ids[k]), state=state, input=where, type=kind, in_fold=in_fold, last=last)
+    )
     self.trails.setdefault(int(self.ids[k]), []).append(state @ self.P)
     self._event(f"point {self.ids[k]} ({kind}) {what} at {self._input_text(where, direction)}")
 
@@ -422,8 +458,9 @@ def _follow_lost(self: FixedPointExplorer, X, arrived, reached, u0, u1) -> bool:
             if np.linalg.norm(state[0] - (X[a] + X[b]) / 2) <= 2 * gap + 1e-9:
                 folds.append([state[0], u0 + lam[0] * (u1 - u0), gap, [a, b]])
     lost_without_fold, paired = False, {k for f in folds for k in f[3]}
+    last = {k: (X[k].copy(), u0 + reached[k] * (u1 - u0)) for k in lost}  # state, input
     for k in lost[~np.isin(lost, list(paired))]:
-        start = u0 + reached[k] * (u1 - u0)
+        start = last[k][1]
         # the partner of a point already followed into a fold meets it there
         near = [f for f in folds if np.linalg.norm(X[k] - f[0]) <= 2 * f[2] + 1e-9]
         if near:
@@ -439,51 +476,148 @@ def _follow_lost(self: FixedPointExplorer, X, arrived, reached, u0, u1) -> bool:
             folds.append([state, where, np.linalg.norm(X[k] - state), [k]])
         else:
             lost_without_fold = True
-            self._gone(k, X[k], start, u1 - u0, 'was lost')
+            self._gone(k, X[k], start, u1 - u0, last[k], in_fold=False)
     for state, where, _, members in folds:
         for k in sorted(members):
-            self._gone(k, state, where, u1 - u0, 'vanished in a fold')
+            self._gone(k, state, where, u1 - u0, last[k])
     # a saddle-node takes a pair of opposite index: the sum of the indices is kept
     pairs = all(len(f[3]) == 2 and index[f[3]].sum() == 0 for f in folds)
     return not lost_without_fold and pairs
+
+# %% ../nbs/10_widgets.ipynb #7f01a014
+@patch
+def _born_again(self: FixedPointExplorer, u0, u1):
+    "Points gone in folds that the move from u0 to u1 crosses back, at u1: X, ids, whether all came."
+    du, none = u1 - u0, (np.zeros((0, self.rnn.N)), np.zeros(0, int), True)
+    if not du.any():
+        return none
+    t = [(g['input'] - u0) @ du / (du @ du) for g in self.gone]
+    back = [
+        g
+        for g, s in zip(self.gone, t)
+        if g['in_fold']
+        and 0 <= s <= 1
+        and np.linalg.norm(u0 + s * du - g['input']) <= 1e-9 * (1 + np.linalg.norm(du))
+    ]
+    if not back:
+        return none
+    states, inputs = zip(*(g['last'] for g in back))
+    # last found close to its fold, a point moves away from its partner in many small steps
+    X, arrived, _ = step_fixed_points(self.rnn, states, inputs, u1, self._tol, max_halvings=20)
+    born = [g for g, ok in zip(back, arrived) if ok]
+    self.gone = [g for g in self.gone if not any(g is b for b in born)]
+    folds = {}  # the points born, by the fold they were born in
+    for g in born:
+        folds.setdefault(self._input_text(g['input'], du), []).append(f"{g['id']} ({g['type']})")
+    for where, points in folds.items():
+        self._event(f"point{'s' * (len(points) > 1)} {', '.join(points)} born again at {where}")
+    return X[arrived], np.array([g['id'] for g in born], int), arrived.all()
+
+# %% ../nbs/10_widgets.ipynb #5c1d2e20
+@patch
+def _follow(self: FixedPointExplorer, u1):
+    "The points followed to u1 (X, ids), whether they account for all, whether a fold was crossed."
+    u0, X = self.result.input_vector, self.result.points.copy()
+    if self.mode == 'approx':  # slow points are no roots to follow
+        return (X, self.ids), True, False
+    born_X, born_ids, all_born = self._born_again(u0, u1)
+    X, arrived, reached = step_fixed_points(self.rnn, X, u0, u1, self._tol)
+    # every point not arrived is accounted for when it vanished in a fold with its partner
+    accounted = arrived.all() or self._follow_lost(X, arrived, reached, u0, u1)
+    followed = (np.r_[X[arrived], born_X], np.r_[self.ids[arrived], born_ids])
+    return followed, accounted and all_born, not arrived.all() or len(born_ids) > 0
+
+# %% ../nbs/10_widgets.ipynb #5c1d2e22
+@patch
+def _check(self: FixedPointExplorer, u1, followed):
+    "The points of u1 that Newton's method finds fast from the `followed` ones and the trials' states."
+    starts = np.r_[followed, self.check_states]
+    if not len(starts):
+        return None
+    settings = dict(dict(max_iter=10), **self._kwargs(True, 'patience'))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return self.analyzer.get_fixed_points(
+            u1, self.mode, initial_states=starts, patience=0, seed=self.seed, **settings
+        )
 
 # %% ../nbs/10_widgets.ipynb #5c1d2e13
 @patch
 def update(self: FixedPointExplorer):
     "Follow the points to the sliders' input (searching afresh where that fails); seconds taken."
-    start, u0, u1 = time.perf_counter(), self.result.input_vector, self.input_vector
-    X = self.result.points.copy()
-    if self.mode == 'exact':
-        X, arrived, reached = step_fixed_points(self.rnn, X, u0, u1, self._tol)
-        # every point not arrived is accounted for when it vanished in a fold with its partner
-        accounted = arrived.all() or self._follow_lost(X, arrived, reached, u0, u1)
-    else:
-        arrived, accounted = np.ones(len(X), bool), True
-    followed = (X[arrived], self.ids[arrived])
-    starts = np.r_[followed[0], self.check_states]
-    how = 'search after following'
-    if len(starts) and accounted:
-        # few iterations from the trials' states: a point near one of them is found fast
-        settings = dict(dict(max_iter=10), **self._kwargs(True, 'patience'))
-        check = self.analyzer.get_fixed_points(
-            u1, self.mode, initial_states=starts, patience=0, seed=self.seed, **settings
-        )
-        match = match_points(check.points, followed[0], 1e-5)
-        if self.mode == 'approx':  # slow points: matched by distance, new ones get new colours
+    with self._lock:
+        start, u1 = time.perf_counter(), self.input_vector
+        self._generation += 1
+        followed, accounted, crossed = self._follow(u1)
+        accounted &= self._complete  # points missing before are missing still
+        check = self._check(u1, followed[0]) if accounted or self.search_in_background else None
+        how = 'search after following'
+        if check is not None and self.mode == 'approx':  # slow points: matched by distance
             self.ids, how = self._identify(check.points, *followed)[0], 'warm-started'
             self.result = check
-        elif (match >= 0).all() and len(check) == len(followed[0]):
-            how = 'followed' if arrived.all() else 'followed through a fold'
-            self.result, self.ids = check, followed[1][match]
-    if how == 'search after following':
-        self._fresh(u1, followed=followed, how=how)
+        elif check is not None:
+            match = match_points(check.points, followed[0], 1e-5)
+            if accounted and (match >= 0).all() and len(check) == len(followed[0]):
+                how = 'followed through a fold' if crossed else 'followed'
+                self.result, self.ids = check, followed[1][match]
+            elif self.search_in_background:
+                # what the check found now, the rest when the search has ended
+                self._show(check, followed, how)
+                self._complete = False
+                how = 'followed, searching in the background'
+                self._search_later(u1, check.points)
+        if how == 'search after following':
+            self._fresh(u1, followed=followed, how=how)
+        self._extend_trails()
+        elapsed, self.how = time.perf_counter() - start, how
+        self._refresh(f"{how} ({1e3 * elapsed:.0f} ms)")
+        return elapsed
+
+# %% ../nbs/10_widgets.ipynb #5c1d2e25
+@patch
+def _extend_trails(self: FixedPointExplorer):
+    "Add each point's position to its path, which keeps the last `_TRAIL`."
     for i, x in zip(self.ids, self.result.points @ self.P):
         trail = self.trails.setdefault(int(i), [])
         trail.append(x)
         del trail[:-_TRAIL]
-    elapsed, self.how = time.perf_counter() - start, how
-    self._refresh(f"{how} ({1e3 * elapsed:.0f} ms)")
-    return elapsed
+
+# %% ../nbs/10_widgets.ipynb #5c1d2e27
+@patch
+def _search_later(self: FixedPointExplorer, u, points):
+    "Ask for a search of input `u` (from `points` and trajectories) in the background thread."
+    self._request = (self._generation, u, points)
+    if not self._working:
+        self._working = True
+        self._worker = threading.Thread(target=self._work, daemon=True)
+        self._worker.start()
+
+# %% ../nbs/10_widgets.ipynb #5c1d2e28
+@patch
+def _work(self: FixedPointExplorer):
+    "The background thread: run the latest search asked for, until none is left; show it if wanted."
+    while True:
+        with self._lock:
+            if self._request is None:
+                self._working = False
+                return
+            (generation, u, points), self._request = self._request, None
+        start = time.perf_counter()
+        result = self._searched(u, followed=points)
+        with self._lock:
+            if generation == self._generation:
+                self._show(result, how='search after following')
+                self._complete = True
+                self._extend_trails()
+                self.how = 'searched in the background'
+                self._refresh(f"{self.how} ({1e3 * (time.perf_counter() - start):.0f} ms)")
+
+# %% ../nbs/10_widgets.ipynb #5c1d2e30
+@patch
+def wait(self: FixedPointExplorer):
+    "Wait until the search in the background, if one runs, has ended and its points are shown."
+    if self._worker is not None:
+        self._worker.join()
 
 # %% ../nbs/10_widgets.ipynb #5c1d2e15
 @patch(as_prop=True)
@@ -672,7 +806,7 @@ class TrialExplorer:
         self.widget = explorer_box(list(self.controls.values()), self.image)
 
     def _repr_png_(self):
-        return self.image.value
+        return bytes(self.image.value)
 
     def __repr__(self):
         return f"TrialExplorer({type(self.task).__name__}: {self.title})"
@@ -738,13 +872,6 @@ class TrialExplorer:
         return time.perf_counter() - start
 
 # %% ../nbs/10_widgets.ipynb #7f01a011
-def _in_kernel() -> bool:
-    "Whether this runs in a Jupyter kernel, whose front-end can show live widgets."
-    # a kernel has imported ipykernel; importing it here would change the widgets' comms
-    kernelapp = sys.modules.get('ipykernel.kernelapp')
-    return kernelapp is not None and kernelapp.IPKernelApp.initialized()
-
-
 @patch
 def _repr_mimebundle_(self: FixedPointExplorer | TrialExplorer, include=None, exclude=None):
     "The live widget in a Jupyter kernel; elsewhere nothing, and the picture shows (`_repr_png_`)."

@@ -79,6 +79,22 @@ def test_figure_cells_have_images(path):
     )
 
 
+def lacks_picture(output: dict) -> bool:
+    "Whether `output` shows an explorer without its picture, or says that a formatter failed."
+    text = ''.join(output.get('data', {}).get('text/plain', ''))
+    explorer = text.startswith(('FixedPointExplorer(', 'TrialExplorer('))
+    pictured = any(k.startswith('image/') for k in output.get('data', {}))
+    return 'FormatterWarning' in ''.join(output.get('text', '')) or (explorer and not pictured)
+
+
+@pytest.mark.parametrize('path', TUTORIALS + CHAPTERS, ids=lambda p: p.stem)
+def test_explorers_store_their_pictures(path):
+    failed = [
+        c['id'] for c in code_cells_run(path) if any(map(lacks_picture, c.get('outputs', [])))
+    ]
+    assert not failed, f'{path.relative_to(ROOT)}: cells whose explorer shows no picture: {failed}'
+
+
 def test_readme_is_index():
     import readme
 

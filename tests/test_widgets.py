@@ -71,15 +71,46 @@ def test_fixed_point_explorer_follows_points_through_folds(bistable):
         np.testing.assert_allclose(g['state'], [-0.707], atol=2e-3)
     assert 'vanished in a fold' in explorer.status.value and 'drive 0.53' in explorer.status.value
 
-    explorer.sliders[0].value = 0.3  # back: the pair is born again, found from the trials' states
-    assert len(explorer.result) == 3 and explorer.how == 'search after following'
-    new = set(explorer.ids) - set(identity.values())
-    assert len(new) == 2, 'the points born in the fold get new colours'
+    explorer.sliders[0].value = 0.3  # back across the fold: the pair is born again, no search
+    assert len(explorer.result) == 3 and explorer.how == 'followed through a fold'
+    assert sorted(explorer.ids) == sorted(identity.values()), 'born again in its own colours'
+    assert explorer.gone == [] and 'born again at drive 0.53' in explorer.status.value
+    np.testing.assert_allclose(np.tanh(2 * explorer.result.points + 0.3), explorer.result.points)
     ids = explorer.ids.copy()
     explorer.search_button.click()
     assert explorer.how == 'searched from scratch' and explorer.gone == []
     assert explorer.ids.tolist() == ids.tolist(), 'a search from scratch keeps the colours'
     assert 'FixedPointExplorer(drive 0.30: 3 points' in repr(explorer)
+
+
+def test_points_born_in_a_fold_not_seen_are_searched(bistable):
+    explorer = FixedPointExplorer(bistable, TaskDrive(seed=0), input_vector=[0.8])
+    assert len(explorer.result) == 1
+    upper = explorer.ids[0]
+    explorer.sliders[0].value = 0.3  # the pair is born in a fold this explorer never crossed
+    assert len(explorer.result) == 3 and explorer.how == 'search after following'
+    assert upper in explorer.ids and len(set(explorer.ids)) == 3, 'the born pair: new colours'
+    assert 'new: points' in explorer.status.value
+
+
+def test_a_search_in_the_background_shows_when_it_ends(bistable):
+    explorer = FixedPointExplorer(bistable, TaskDrive(seed=0), input_vector=[0.8], background=True)
+    upper = explorer.ids[0]
+    with explorer._lock:  # the thread cannot show its search before the second move
+        explorer.sliders[0].value = 0.3
+        assert explorer.how == 'followed, searching in the background'
+        explorer.sliders[0].value = 0.31  # the points shown may be incomplete: search again
+        assert explorer.how == 'followed, searching in the background'
+    explorer.wait()
+    assert (
+        explorer.how == 'searched in the background'
+        and 'in the background' in explorer.status.value
+    )
+    np.testing.assert_allclose(explorer.result.input_vector, [0.31])
+    assert len(explorer.result) == 3 and upper in explorer.ids and len(set(explorer.ids)) == 3
+    np.testing.assert_allclose(np.tanh(2 * explorer.result.points + 0.31), explorer.result.points)
+    explorer.sliders[0].value = 0.32  # complete again: followed
+    assert explorer.how == 'followed'
 
 
 def test_a_point_lost_without_its_partner_calls_for_a_search(bistable):
