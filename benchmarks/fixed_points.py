@@ -402,7 +402,8 @@ if __name__ == '__main__':
         )
     notes = [
         'ratio: wall time of get_fixed_points (search and classification) over the time of '
-        'np.linalg.eigvals of the Jacobians of the points it found (the classification floor)',
+        'the eigenvalues of the Jacobians of the points it found, as the package classifies them '
+        '(sorted_eigenvalues: the classification floor)',
         'single thread (OMP_NUM_THREADS=1); times vary with the load of the machine',
         'recall of the trained networks is against the union of the default search from '
         f'{args.repeats} seeds, a search with 8x the starts and patience, and method=scipy',

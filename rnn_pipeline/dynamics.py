@@ -114,6 +114,7 @@ def sorted_eigenvalues(jacobians: np.ndarray) -> np.ndarray:
     "Eigenvalues of each Jacobian (..., N, N), sorted by decreasing real part: (..., N)."
     # LAPACK's geev as torch links it (MKL): at N = 100 faster than numpy's (benchmarks/fixed_points)
     E = torch.linalg.eigvals(torch.as_tensor(np.asarray(jacobians, dtype=np.float64))).numpy()
+    E = E.real if not E.imag.any() else E  # real when all are, as numpy gives them
     return np.take_along_axis(E, np.argsort(-E.real, axis=-1, kind='stable'), axis=-1)
 
 

@@ -458,9 +458,10 @@ def _follow_lost(self: FixedPointExplorer, X, arrived, reached, u0, u1) -> bool:
             if np.linalg.norm(state[0] - (X[a] + X[b]) / 2) <= 2 * gap + 1e-9:
                 folds.append([state[0], u0 + lam[0] * (u1 - u0), gap, [a, b]])
     lost_without_fold, paired = False, {k for f in folds for k in f[3]}
-    last = {k: (X[k].copy(), u0 + reached[k] * (u1 - u0)) for k in lost}  # state, input
+    # where each was last shown, away from its fold: (state, input)
+    last = {k: (self.result.points[k].copy(), u0) for k in lost}
     for k in lost[~np.isin(lost, list(paired))]:
-        start = last[k][1]
+        start = u0 + reached[k] * (u1 - u0)
         # the partner of a point already followed into a fold meets it there
         near = [f for f in folds if np.linalg.norm(X[k] - f[0]) <= 2 * f[2] + 1e-9]
         if near:
@@ -502,8 +503,7 @@ def _born_again(self: FixedPointExplorer, u0, u1):
     if not back:
         return none
     states, inputs = zip(*(g['last'] for g in back))
-    # last found close to its fold, a point moves away from its partner in many small steps
-    X, arrived, _ = step_fixed_points(self.rnn, states, inputs, u1, self._tol, max_halvings=20)
+    X, arrived, _ = step_fixed_points(self.rnn, states, inputs, u1, self._tol)
     born = [g for g, ok in zip(back, arrived) if ok]
     self.gone = [g for g in self.gone if not any(g is b for b in born)]
     folds = {}  # the points born, by the fold they were born in
