@@ -26,6 +26,8 @@ What varies from run to run, and how it is handled:
 - the temporary copy's path and the repository's (in warnings, e.g. `.venv/lib/python3.11/site-packages/...`,
   and in tracebacks): written as paths relative to the repository; the Python version in such a path is not
   compared;
+- the line of a source file that a warning names (`rnn_pipeline/dynamics.py:767: UserWarning: ...`): not
+  compared, since an edit above it moves it;
 - ipywidgets' model ids (`application/vnd.jupyter.widget-view+json`): random per run, not compared;
 - the port of the throw-away database server of the DataJoint notebooks (`127.0.0.1:PORT`) and schema names
   made unique by a process id (`rnn_pipeline_..._PID`): not compared;
@@ -62,6 +64,7 @@ ROUNDOFF_RE = re.compile(r'\b\d(\.\d+)?e-(1[3-9]|[2-9]\d)\b')
 NUMBER_RE = re.compile(r'[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?')
 STORED = ROOT / 'nbs' / '_stored_outputs.json'  # the fingerprint of the machine that made them
 PYTHON_RE = re.compile(r'python3\.\d+')  # .venv/lib/python3.11/site-packages in a warning's path
+LINE_RE = re.compile(r'(\.py):\d+:')  # a warning's line in a source file moves with edits above it
 
 
 def copy_tree(dest: Path):
@@ -250,6 +253,7 @@ def normalise(line: str) -> str:
     "`line` with what differs between runs or machines replaced (temporary folders, ports, pids)."
     line = TMP_RE.sub(r'\1\2XXXXXXXX', line)
     line = PYTHON_RE.sub('python3.X', line)
+    line = LINE_RE.sub(r'\1:LINE:', line)
     line = PORT_RE.sub(r'\1PORT', line)
     line = ROUNDOFF_RE.sub('<1e-12', line)
     return PID_RE.sub(r'\1PID', line)

@@ -102,3 +102,12 @@ def test_readme_is_index():
     assert (ROOT / 'README.md').read_text() == text, 'README.md is stale: run scripts/readme.py'
     for rel, data in images.items():
         assert (ROOT / rel).read_bytes() == data, f'{rel} is stale: run scripts/readme.py'
+
+
+def test_normalise_hides_what_moves_between_runs_only():
+    from docs_outputs import normalise
+
+    warning = 'rnn_pipeline/dynamics.py:{}: UserWarning: {} slow points found'
+    assert normalise(warning.format(767, 245)) == normalise(warning.format(801, 245))
+    assert normalise(warning.format(767, 245)) != normalise(warning.format(767, 246))
+    assert normalise('server: 127.0.0.1:52199') == normalise('server: 127.0.0.1:38199')
