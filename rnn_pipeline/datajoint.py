@@ -285,14 +285,14 @@ class Performance(dj.Computed):
         )
 
 # %% ../nbs/09a_datajoint.ipynb #e1a0top1
+N_EIGENVALUES = 3  # Eigenvalues of largest real part kept per fixed point
+
+
 def _top_eigenvalues(eigenvalues) -> list:
     "Each point's `N_EIGENVALUES` eigenvalues of largest real part, largest first."
     return [np.asarray(e)[np.argsort(-np.real(e))][:N_EIGENVALUES] for e in eigenvalues]
 
 # %% ../nbs/09a_datajoint.ipynb #83fe7cef
-N_EIGENVALUES = 3  # Eigenvalues of largest real part kept per fixed point
-
-
 @schema
 class FixedPointAnalysis(dj.Computed):
     definition = """ # Fixed points of a trained network under each of its task's inputs

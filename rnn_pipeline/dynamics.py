@@ -699,9 +699,20 @@ def get_fixed_points(
     elif initial_states is not None:
         starts = self._check_states(initial_states)
     else:
-        every = None if s.mode == 'exact' else int(np.ceil(self.RNN.tau / self.RNN.dt))
-        starts = relaxation_starts(self.RNN, u, s.n_starts, s.sigma_init_guess, rng, every=every)
+        starts = self._trajectory_starts(u, s, rng)
     return self._store(u, self._search(u, starts, s, patience, rng), s)
+
+# %% ../nbs/05_dynamics.ipynb #3ac3d860
+@patch
+def _trajectory_starts(
+    self: DynamicSystemAnalyzer,
+    u: np.ndarray,  # Constant input (n_inputs,)
+    s: FixedPointSettings,  # The search's settings: mode, n_starts, sigma_init_guess
+    rng: np.random.Generator,  # Source of the trajectories' initial states
+):
+    "The first round's starts from trajectories under `u`, as `s` sets them: (M, N)."
+    every = None if s.mode == 'exact' else int(np.ceil(self.RNN.tau / self.RNN.dt))
+    return relaxation_starts(self.RNN, u, s.n_starts, s.sigma_init_guess, rng, every=every)
 
 # %% ../nbs/05_dynamics.ipynb #9c8c97f0
 @patch
@@ -1234,7 +1245,7 @@ def describe_manifold(
     order, closed, length, tangents = curve_geometry(points)
     points = points[order]
     var = np.linalg.svd(points - points.mean(0), compute_uv=False) ** 2
-    slow, nxt = _two_nearest_zero(np.linalg.eigvals(rnn.rhs_jac(points, u)))
+    slow, nxt = _two_nearest_zero(sorted_eigenvalues(rnn.rhs_jac(points, u)))
     rows = rnn.W_out / np.linalg.norm(rnn.W_out, axis=1, keepdims=True)
     cosines = np.clip(np.abs(tangents @ rows.T), 0, 1)
     # orthonormal rows spanning the readout
@@ -1414,7 +1425,7 @@ def follow_branch(
         h = min(1.5 * h, h_max)
     Y = np.array(ys)
     A = np.array([_extended_jacobian(rnn, y[:-1], y[-1], u0, du)[1][:, :-1] for y in Y])
-    n_unstable = (np.linalg.eigvals(A).real > 0).sum(1)
+    n_unstable = (sorted_eigenvalues(A).real > 0).sum(1)
     F = np.array(folds).reshape(-1, rnn.N + 1)
     return Branch(Y[:, -1], Y[:, :-1], n_unstable, F[:, -1], F[:, :-1])
 

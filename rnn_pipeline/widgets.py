@@ -34,7 +34,6 @@ from rnn_pipeline.dynamics import (
     DynamicSystemAnalyzer,
     check_input_vector,
     follow_branch,
-    relaxation_starts,
     solve_batched,
     spread_subset,
 )
@@ -175,12 +174,8 @@ class FixedPointExplorer:
         self.rnn, self.mode, self.seed, self.fp_kwargs = rnn_numpy, mode, seed, fp_kwargs
         self.search_in_background = _in_kernel() if background is None else bool(background)
         # the searches in the background: one at a time, the latest wanted, none shown once stale
-        self._lock, self._worker, self._request, self._working = (
-            threading.RLock(),
-            None,
-            None,
-            False,
-        )
+        self._lock, self._worker, self._working = threading.RLock(), None, False
+        self._request = None  # (generation, input, starts) of the search asked for next
         self._generation = 0  # counts the moves and searches: a search shows if none came after
         self._complete = True  # whether the points shown are all (no search of them is due)
         self.analyzer = DynamicSystemAnalyzer(rnn_numpy)
@@ -337,11 +332,11 @@ def _identify(self: FixedPointExplorer, points, reference, reference_ids):
 def _searched(self: FixedPointExplorer, u, starts=None, followed=None):
     "The points of input `u` found afresh: from `starts`, or from trajectories and `followed` (K, N)."
     if starts is None and followed is not None and len(followed):
-        s = self.analyzer.settings.updated('FixedPointExplorer', **self._kwargs(False))
-        rng = np.random.default_rng(self.seed)
-        starts = np.r_[
-            followed, relaxation_starts(self.rnn, u, s.n_starts, s.sigma_init_guess, rng)
-        ]
+        s = self.analyzer.settings.updated(
+            'FixedPointExplorer', mode=self.mode, **self._kwargs(False)
+        )
+        trajectories = self.analyzer._trajectory_starts(u, s, np.random.default_rng(self.seed))
+        starts = np.r_[followed, trajectories]
     return self.analyzer.get_fixed_points(
         u, self.mode, initial_states=starts, seed=self.seed, **self._kwargs(starts is not None)
     )
